@@ -1,0 +1,88 @@
+/** The `costgate` command. */
+import { Command, InvalidArgumentError } from 'commander';
+import { createGateway } from '../gateway.js';
+import { startHttpServer } from '../server/http.js';
+import { startSimulator } from '../providers/simulator/server.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+};
+
+function fail(e: unknown): never {
+  if (e instanceof ConfigError) console.error(`costgate: ${e.message}`);
+  else console.error(`costgate: ${(e as Error)?.message ?? e}`);
+  process.exit(1);
+}
+
+export function buildCli(): Command {
+  const program = new Command('costgate').description('LLM API cost gateway').showHelpAfterError();
+
+  program
+    .command('start')
+    .description('run the gateway (OpenAI- and Anthropic-compatible) on 127.0.0.1:8787')
+    .option('-c, --config <file>', 'config file (YAML or JSON)', process.env.COSTGATE_CONFIG)
+    .option('--host <host>', 'listen address (overrides server.host)')
+    .option('-p, --port <port>', 'listen port (overrides server.port)', int)
+    .action(async (o: { config?: string; host?: string; port?: number }) => {
+      try {
+        const gw = await createGateway({ config: o.config });
+        const http = await startHttpServer(gw, { host: o.host, port: o.port });
+        const providers = [...gw.config.providers.values()].map((p) => `${p.name} (${p.type}${p.type === 'simulator' ? ', in-process' : ''})`).join(', ');
+        console.log(`costgate listening on ${http.url}  config: ${gw.config.source}  providers: ${providers}`);
+        console.log(`  OpenAI SDK:    baseURL ${http.url}/v1`);
+        console.log(`  Anthropic SDK: baseURL ${http.url}`);
+        let stopping = false;
+        const stop = async (sig: string) => {
+          if (stopping) return;
+          stopping = true;
+          console.log(`costgate: ${sig}, draining in-flight requests...`);
+          await http.close();
+          await gw.close();
+          process.exit(0);
+        };
+        process.on('SIGTERM', () => void stop('SIGTERM'));
+        process.on('SIGINT', () => void stop('SIGINT'));
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  program
+    .command('simulate')
+    .description('run the provider simulator alone (a test and demo tool: fake OpenAI/Anthropic answers, no network)')
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .option('-p, --port <port>', 'listen port', int, 8788)
+    .option('--ttft <ms>', 'time to first token', int, 0)
+    .option('--per-token <ms>', 'delay per output token', int, 0)
+    .option('--fault-rate <p>', 'share of requests that get a random fault (0..1)', parseFloat, 0)
+    .option('--output-tokens <n>', 'default completion length', int, 64)
+    .action(async (o: { host: string; port: number; ttft: number; perToken: number; faultRate: number; outputTokens: number }) => {
+      try {
+        const sim = await startSimulator({ host: o.host, port: o.port, ttftMs: o.ttft, perTokenMs: o.perToken, faultRate: o.faultRate, defaultOutputTokens: o.outputTokens });
+        console.log(`costgate simulator on ${sim.url} (OpenAI base URL ${sim.baseUrl}, Anthropic base URL ${sim.url})`);
+        process.on('SIGTERM', () => void sim.close().then(() => process.exit(0)));
+        process.on('SIGINT', () => void sim.close().then(() => process.exit(0)));
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  program
+    .command('config-check')
+    .description('validate a config file and print what it resolves to (no secrets)')
+    .argument('<file>', 'config file')
+    .action((file: string) => {
+      try {
+        const c = loadConfig(file);
+        console.log(`ok: ${c.providers.size} provider(s), ${c.deployments.size} deployment(s), ${c.aliases.size} model alias(es)`);
+        for (const p of c.providers.values()) console.log(`  provider ${p.name}: ${p.type} ${p.baseUrl ?? '(in-process simulator)'} key: ${p.apiKey ? 'set' : 'none'}`);
+        for (const [a, d] of c.aliases) console.log(`  model ${a} → ${d.join(' → ')}`);
+      } catch (e) {
+        fail(e);
+      }
+    });
+  return program;
+}

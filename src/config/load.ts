@@ -1,0 +1,156 @@
+/**
+ * Load, validate and resolve config. Errors name the field (`providers.openai.baseUrl: Invalid URL`) and the file.
+ * With no file, providers come from the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY), and with
+ * none of those the built-in simulator serves every model, so a fresh machine works with no network.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigSchema, TimeoutsSchema, SimulatorOptionsSchema, type Config, type ProviderConfig, type SimulatorOptions, type Timeouts } from './schema.js';
+import { ADAPTERS } from '../providers/registry.js';
+import type { ProviderAdapter, ProviderType } from '../providers/adapter.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ResolvedProvider {
+  name: string;
+  type: ProviderType;
+  adapter: ProviderAdapter;
+  /** Undefined only for an in-process simulator until the gateway starts it. */
+  baseUrl: string | undefined;
+  /** Never logged, never stored, never echoed: see README "Security". */
+  apiKey: string | undefined;
+  headers: Record<string, string>;
+  models: string[];
+  timeouts: Timeouts;
+  connections: number;
+  simulator?: SimulatorOptions;
+}
+
+export interface Deployment {
+  name: string;
+  provider: ResolvedProvider;
+  model: string;
+  headers: Record<string, string>;
+}
+
+export interface ResolvedConfig {
+  server: Config['server'];
+  retries: Config['retries'];
+  circuitBreaker: Config['circuitBreaker'];
+  providers: Map<string, ResolvedProvider>;
+  deployments: Map<string, Deployment>;
+  aliases: Map<string, string[]>;
+  /** Where the config came from, for the start-up banner. */
+  source: string;
+}
+
+const DEFAULT_MODEL_GLOBS: Record<ProviderType, string[]> = {
+  openai: ['gpt-*', 'o1*', 'o3*', 'o4*', 'chatgpt-*', 'text-embedding-*', 'omni-*'],
+  anthropic: ['claude-*'],
+  gemini: ['gemini-*', 'gemma-*'],
+  'openai-compatible': [],
+  simulator: ['*'],
+};
+
+function formatIssues(error: z.ZodError, source: string): string {
+  const lines = error.issues.map((i) => {
+    const path = i.path.length ? i.path.join('.') : '(root)';
+    const keys = (i as { keys?: string[] }).keys;
+    const msg = i.code === 'unrecognized_keys' && keys ? `unknown key(s) ${keys.map((k) => `"${k}"`).join(', ')}` : i.message;
+    return `  ${path}: ${msg}`;
+  });
+  return `invalid config (${source}):\n${lines.join('\n')}`;
+}
+
+/** Parse a config object (already read from YAML/JSON). Throws ConfigError naming each bad field. */
+export function parseConfig(raw: unknown, source = 'config'): Config {
+  const r = ConfigSchema.safeParse(raw ?? {});
+  if (!r.success) throw new ConfigError(formatIssues(r.error, source));
+  return r.data;
+}
+
+export function readConfigFile(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+  }
+  return parseConfig(raw, path);
+}
+
+/** Providers implied by the environment when no config file names any. */
+export function envProviders(env: NodeJS.ProcessEnv): Config['providers'] {
+  const out: Config['providers'] = {};
+  const add = (name: string, type: ProviderType) => {
+    out[name] = { type, headers: {}, connections: 256 } as ProviderConfig;
+  };
+  if (env.OPENAI_API_KEY) add('openai', 'openai');
+  if (env.ANTHROPIC_API_KEY) add('anthropic', 'anthropic');
+  if (env.GEMINI_API_KEY) add('gemini', 'gemini');
+  if (Object.keys(out).length === 0) add('simulator', 'simulator');
+  return out;
+}
+
+export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env, source = 'defaults'): ResolvedConfig {
+  const providerCfgs = Object.keys(cfg.providers).length ? cfg.providers : envProviders(env);
+  const providers = new Map<string, ResolvedProvider>();
+  for (const [name, p] of Object.entries(providerCfgs)) {
+    const adapter = ADAPTERS[p.type];
+    const keyEnv = p.apiKeyEnv ?? adapter.defaultKeyEnv;
+    const baseUrl = (p.baseUrl ?? adapter.defaultBaseUrl)?.replace(/\/+$/, '');
+    if (!baseUrl && p.type !== 'simulator') throw new ConfigError(`invalid config (${source}):\n  providers.${name}.baseUrl: required for type ${p.type}`);
+    if (p.apiKeyEnv && env[p.apiKeyEnv] === undefined) {
+      throw new ConfigError(`invalid config (${source}):\n  providers.${name}.apiKeyEnv: environment variable ${p.apiKeyEnv} is not set`);
+    }
+    providers.set(name, {
+      name,
+      type: p.type,
+      adapter,
+      baseUrl,
+      apiKey: keyEnv ? env[keyEnv] : undefined,
+      headers: p.headers ?? {},
+      models: p.models ?? DEFAULT_MODEL_GLOBS[p.type],
+      timeouts: TimeoutsSchema.parse(p.timeouts ?? {}),
+      connections: p.connections ?? 256,
+      simulator: p.type === 'simulator' ? SimulatorOptionsSchema.parse(p.simulator ?? {}) : undefined,
+    });
+  }
+  const deployments = new Map<string, Deployment>();
+  cfg.deployments.forEach((d, i) => {
+    const provider = providers.get(d.provider);
+    if (!provider) throw new ConfigError(`invalid config (${source}):\n  deployments.${i}.provider: no provider named "${d.provider}"`);
+    const name = d.name ?? `${d.provider}/${d.model}`;
+    if (deployments.has(name)) throw new ConfigError(`invalid config (${source}):\n  deployments.${i}.name: duplicate deployment "${name}"`);
+    deployments.set(name, { name, provider, model: d.model, headers: d.headers ?? {} });
+  });
+  const aliases = new Map<string, string[]>();
+  for (const [alias, a] of Object.entries(cfg.models)) {
+    a.deployments.forEach((ref, i) => {
+      if (deployments.has(ref)) return;
+      const slash = ref.indexOf('/');
+      if (slash > 0 && providers.has(ref.slice(0, slash))) return;
+      throw new ConfigError(`invalid config (${source}):\n  models.${alias}.deployments.${i}: no deployment or provider/model named "${ref}"`);
+    });
+    aliases.set(alias, a.deployments);
+  }
+  return { server: cfg.server, retries: cfg.retries, circuitBreaker: cfg.circuitBreaker, providers, deployments, aliases, source };
+}
+
+/** Load from a file (YAML or JSON) or, with no path, from defaults and the environment. */
+export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  const cfg = path ? readConfigFile(path) : parseConfig({}, 'defaults');
+  return resolveConfig(cfg, env, path ?? (Object.keys(envProviders(env)).includes('simulator') ? 'defaults (built-in simulator)' : 'defaults (provider keys from environment)'));
+}

@@ -1,0 +1,125 @@
+/**
+ * The one config schema. Every object is `.strict()`: an unknown or misspelt key is an error naming its path,
+ * because a silently ignored `budgt:` costs money. Parse here, then `resolve.ts` turns it into a ResolvedConfig.
+ */
+import { z } from 'zod';
+
+const ms = z.number().int().nonnegative();
+
+export const TimeoutsSchema = z
+  .object({
+    /** TCP/TLS connect. */
+    connectMs: ms.default(5_000),
+    /** From sending the request to the response headers (time to first byte). */
+    firstByteMs: ms.default(60_000),
+    /** Whole exchange, including a stream's body. */
+    totalMs: ms.default(600_000),
+    /** Longest silence between two body chunks. */
+    idleMs: ms.default(60_000),
+  })
+  .strict();
+
+export const SimulatorOptionsSchema = z
+  .object({
+    /** Time to first token, ms. */
+    ttftMs: ms.default(0),
+    /** Per output token, ms (streaming paces chunks by it; non-streaming waits the sum). */
+    perTokenMs: z.number().nonnegative().default(0),
+    /** Random extra latency 0..jitterMs on top of ttft. */
+    jitterMs: ms.default(0),
+    /** Default completion length when the request sets no max_tokens. */
+    defaultOutputTokens: z.number().int().positive().default(64),
+    /** Fault injected into this share of requests (0..1), see README "Simulator faults". */
+    faultRate: z.number().min(0).max(1).default(0),
+    faults: z.array(z.string()).default(['429', '500', '503', 'timeout', 'cut-stream', 'malformed-json']),
+    seed: z.number().int().default(1),
+  })
+  .strict();
+
+export const ProviderSchema = z
+  .object({
+    type: z.enum(['openai', 'anthropic', 'gemini', 'openai-compatible', 'simulator']),
+    /** Base URL up to the API version, e.g. https://api.openai.com/v1. Only config sets upstream hosts. */
+    baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** Env var holding the API key (keys are never written in config files, never logged). */
+    apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    /** Extra headers on every upstream request (e.g. OpenAI-Organization). */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Model-name globs this provider serves when no deployment or alias names the model. */
+    models: z.array(z.string()).optional(),
+    timeouts: TimeoutsSchema.partial().optional(),
+    /** Keep-alive connections per upstream origin. */
+    connections: z.number().int().positive().max(4096).default(256),
+    /** Simulator behaviour (type: simulator with no baseUrl runs it in-process on a loopback port). */
+    simulator: SimulatorOptionsSchema.partial().optional(),
+  })
+  .strict();
+
+export const DeploymentSchema = z
+  .object({
+    /** Name used by model aliases; defaults to `<provider>/<model>`. */
+    name: z.string().min(1).optional(),
+    provider: z.string().min(1),
+    model: z.string().min(1),
+    headers: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+export const ModelAliasSchema = z
+  .object({
+    /** Deployment names (or `provider/model`) tried in order: the first is primary, the rest are fallbacks. */
+    deployments: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+
+export const RetrySchema = z
+  .object({
+    /** Attempts per deployment, including the first. */
+    attempts: z.number().int().min(1).max(10).default(3),
+    baseDelayMs: ms.default(200),
+    maxDelayMs: ms.default(8_000),
+    /** A Retry-After longer than this moves to the next deployment instead of waiting. */
+    maxRetryAfterMs: ms.default(10_000),
+  })
+  .strict();
+
+export const CircuitBreakerSchema = z
+  .object({
+    /** Consecutive retryable failures that open a deployment's circuit. */
+    failureThreshold: z.number().int().positive().default(5),
+    /** How long an open circuit skips the deployment before one trial request. */
+    cooldownMs: ms.default(30_000),
+  })
+  .strict();
+
+export const ServerSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8787),
+    /** Largest accepted request body. */
+    maxBodyBytes: z.number().int().positive().default(10 * 1024 * 1024),
+    /** Slowloris guard: the whole header block must arrive within this. */
+    headersTimeoutMs: ms.default(30_000),
+    /** The whole request body must arrive within this. */
+    requestTimeoutMs: ms.default(300_000),
+    keepAliveTimeoutMs: ms.default(65_000),
+    /** Graceful shutdown: how long in-flight requests and streams may take to finish. */
+    shutdownGraceMs: ms.default(15_000),
+  })
+  .strict();
+
+export const ConfigSchema = z
+  .object({
+    server: ServerSchema.default(ServerSchema.parse({})),
+    providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'provider names use letters, digits, _ . -'), ProviderSchema).default({}),
+    deployments: z.array(DeploymentSchema).default([]),
+    models: z.record(z.string(), ModelAliasSchema).default({}),
+    retries: RetrySchema.default(RetrySchema.parse({})),
+    circuitBreaker: CircuitBreakerSchema.default(CircuitBreakerSchema.parse({})),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ProviderConfig = z.infer<typeof ProviderSchema>;
+export type SimulatorOptions = z.infer<typeof SimulatorOptionsSchema>;
+export type Timeouts = z.infer<typeof TimeoutsSchema>;

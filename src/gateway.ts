@@ -1,0 +1,143 @@
+/**
+ * The gateway as a library: one pipeline, used by the HTTP server and in-process alike.
+ *
+ * @example
+ * const gw = await createGateway();                       // built-in simulator when no provider key is set
+ * const res = await gw.handle({ endpoint: 'chat', body: { model: 'gpt-4o-mini', messages: [...] }, headers: {} });
+ * await gw.close();
+ */
+import { randomUUID } from 'node:crypto';
+import { compose, type Stage } from './pipeline/compose.js';
+import { createCtx, type GatewayRequest, type GatewayResponse, type Endpoint } from './pipeline/ctx.js';
+import { GatewayError, renderError, toGatewayError } from './pipeline/errors.js';
+import { auth } from './pipeline/stages/auth.js';
+import { route } from './pipeline/stages/route.js';
+import { dispatch } from './pipeline/stages/dispatch.js';
+import { meter } from './pipeline/stages/meter.js';
+import type { RecordSink, RequestRecord } from './pipeline/record.js';
+import { loadConfig, parseConfig, resolveConfig, type ResolvedConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { Agents } from './upstream/agents.js';
+import { CircuitBreakers } from './upstream/breaker.js';
+import { createResolver } from './routing/resolve.js';
+import { startSimulator, type Simulator, type SimulatorServerOptions } from './providers/simulator/server.js';
+import { findSimModel, SIM_MODELS } from './providers/simulator/catalog.js';
+import { validateChat, validateEmbeddings } from './surface/openai.js';
+import { validateMessages } from './surface/anthropic.js';
+import { createFetch } from './library/fetch.js';
+
+export interface GatewayOptions {
+  /** A config file path, a config object (validated), or an already resolved config. Default: environment. */
+  config?: string | Partial<Config> | ResolvedConfig;
+  env?: NodeJS.ProcessEnv;
+  /** Extra record sinks (tests, custom exporters). */
+  sinks?: RecordSink[];
+  /** Options for in-process simulators (answer hooks for evaluations). */
+  simulator?: SimulatorServerOptions;
+  /** Deterministic jitter for tests. */
+  random?: () => number;
+}
+
+export interface Gateway {
+  readonly config: ResolvedConfig;
+  /** Run one request through the pipeline. Never throws: errors come back as OpenAI/Anthropic error responses. */
+  handle(req: GatewayRequest): Promise<GatewayResponse>;
+  /** A fetch-compatible function serving the gateway's HTTP surface in-process (for SDK clients). */
+  fetch: typeof globalThis.fetch;
+  /** The last records written (bounded), for tests and `GET /v1/costgate/requests` until the ledger lands. */
+  recent(): RequestRecord[];
+  /** Model list for `GET /v1/models`. */
+  models(): { object: 'list'; data: { id: string; object: 'model'; created: number; owned_by: string }[] };
+  /** Requests whose response (or stream) has not finished yet. */
+  inFlight(): number;
+  close(): Promise<void>;
+}
+
+const VALIDATORS: Record<Endpoint, (b: unknown) => void> = {
+  chat: validateChat,
+  messages: validateMessages,
+  embeddings: validateEmbeddings,
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function resolveOptions(o: GatewayOptions): ResolvedConfig {
+  const env = o.env ?? process.env;
+  if (o.config === undefined) return loadConfig(undefined, env);
+  if (typeof o.config === 'string') return loadConfig(o.config, env);
+  if ((o.config as ResolvedConfig).providers instanceof Map) return o.config as ResolvedConfig;
+  return resolveConfig(parseConfig(o.config, 'options.config'), env, 'options.config');
+}
+
+export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const config = resolveOptions(options);
+  const simulators: Simulator[] = [];
+  for (const p of config.providers.values()) {
+    if (p.type === 'simulator' && !p.baseUrl) {
+      const sim = await startSimulator({ ...p.simulator, ...options.simulator });
+      simulators.push(sim);
+      p.baseUrl = sim.baseUrl;
+    }
+  }
+  const agents = new Agents();
+  const breakers = new CircuitBreakers(config.circuitBreaker.failureThreshold, config.circuitBreaker.cooldownMs);
+  const recentRecords: RequestRecord[] = [];
+  const keepRecent: RecordSink = (r) => {
+    recentRecords.push(r);
+    if (recentRecords.length > 1000) recentRecords.splice(0, recentRecords.length - 1000);
+  };
+  const stages: Stage[] = [
+    meter({ sinks: [keepRecent, ...(options.sinks ?? [])], onSinkError: (e) => process.emitWarning(`costgate: record sink failed: ${(e as Error).message}`) }),
+    auth(),
+    route({ resolve: createResolver(config) }),
+    dispatch({ retries: config.retries, agents, breakers, random: options.random }),
+  ];
+  const pipeline = compose(stages);
+  let inFlight = 0;
+
+  async function handle(req: GatewayRequest): Promise<GatewayResponse> {
+    const surface = req.endpoint === 'messages' ? 'anthropic' : 'openai';
+    const hid = req.headers['x-costgate-request-id'];
+    const id = hid && REQUEST_ID.test(hid) ? hid : `cg-${randomUUID()}`;
+    try {
+      if (hid !== undefined && hid !== id) throw new GatewayError('invalid_value', 'x-costgate-request-id must be 1-128 characters of A-Z a-z 0-9 . _ : -', { param: 'x-costgate-request-id' });
+      VALIDATORS[req.endpoint](req.body);
+      const ctx = createCtx(req, req.body as Record<string, any>, id);
+      inFlight++;
+      ctx.settled.then(() => inFlight--);
+      const res = await pipeline(ctx);
+      res.headers['x-costgate-request-id'] = id;
+      return res;
+    } catch (e) {
+      const err = toGatewayError(e);
+      if (err.code === 'internal_error') process.emitWarning(`costgate: internal error: ${(err.cause as Error)?.stack ?? err.cause}`);
+      const r = renderError(err, surface);
+      return { status: r.status, headers: { ...r.headers, 'x-costgate-request-id': id }, body: r.body };
+    }
+  }
+
+  function models() {
+    const ids = new Map<string, string>();
+    for (const a of config.aliases.keys()) ids.set(a, 'costgate');
+    for (const d of config.deployments.values()) ids.set(d.model, d.provider.name);
+    for (const p of config.providers.values()) {
+      if (p.type === 'simulator') for (const m of SIM_MODELS) if (!ids.has(m.id)) ids.set(m.id, `${p.name} (${findSimModel(m.id)?.owned_by})`);
+    }
+    return { object: 'list' as const, data: [...ids].map(([id, owned_by]) => ({ id, object: 'model' as const, created: 1_700_000_000, owned_by })) };
+  }
+
+  const gw: Gateway = {
+    config,
+    handle,
+    fetch: undefined as unknown as typeof fetch,
+    recent: () => recentRecords.slice(),
+    models,
+    inFlight: () => inFlight,
+    async close() {
+      await agents.close();
+      await Promise.all(simulators.map((s) => s.close()));
+    },
+  };
+  gw.fetch = createFetch(gw);
+  return gw;
+}

@@ -1,0 +1,148 @@
+/**
+ * The typed request context every stage reads and extends. Each stage's additions are declared here as a
+ * named group (RouteVars, DispatchVars, ...) so there is no string-keyed bag.
+ */
+import type { Operation, Wire, Json } from '../providers/adapter.js';
+import type { Usage } from '../providers/usage.js';
+import type { Deployment } from '../config/load.js';
+import type { ErrorCode } from './errors.js';
+
+export type Endpoint = 'chat' | 'messages' | 'embeddings';
+
+/** A request as it enters the gateway, from HTTP or from the in-process library. */
+export interface GatewayRequest {
+  endpoint: Endpoint;
+  /** Parsed JSON body. */
+  body: unknown;
+  /** The original bytes, forwarded untouched when the gateway changes nothing. */
+  raw?: Buffer;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  /** Aborted when the client goes away. */
+  signal?: AbortSignal;
+}
+
+/** A response: a whole body, or a stream of SSE text/bytes. */
+export interface GatewayResponse {
+  status: number;
+  headers: Record<string, string>;
+  body?: string | Uint8Array;
+  stream?: AsyncIterable<string | Uint8Array>;
+}
+
+export type Priority = 'critical' | 'important' | 'optional';
+
+/** Who and what a request is for (attribution). */
+export interface RequestMeta {
+  requestId: string;
+  feature?: string;
+  user?: string;
+  team?: string;
+  priority?: Priority;
+  apiKeyId?: string;
+}
+
+/** Added by the route stage. */
+export interface RouteVars {
+  /** Deployments to try in order: primary, then fallbacks. */
+  deployments: Deployment[];
+  decision: string;
+  reason: string;
+}
+
+/** One upstream attempt (retries and fallbacks cost money too). */
+export interface AttemptRecord {
+  n: number;
+  deployment: string;
+  provider: string;
+  model: string;
+  startedAt: number;
+  latencyMs: number;
+  /** HTTP status, or 0 when no response arrived (timeout, connection error, circuit open). */
+  status: number;
+  outcome: 'ok' | 'error' | 'skipped';
+  errorCode?: ErrorCode | 'circuit_open' | 'stream_cut';
+  errorMessage?: string;
+  /** Usage reported for this attempt (only the successful one normally has any). */
+  usage?: Usage;
+}
+
+/** Final outcome of the request, settled exactly once when the response (or stream) is over. */
+export interface Outcome {
+  status: number;
+  errorCode?: string;
+  errorMessage?: string;
+  provider?: string;
+  deployment?: string;
+  /** Model that actually served the request (as configured for the deployment). */
+  model?: string;
+  /** Model name reported by the upstream in its response. */
+  upstreamModel?: string;
+  usage?: Usage;
+  ttftMs?: number;
+  latencyMs: number;
+  streamed: boolean;
+  /** The client disconnected before the end. */
+  clientAborted?: boolean;
+}
+
+export interface Ctx {
+  readonly id: string;
+  readonly req: GatewayRequest;
+  readonly endpoint: Endpoint;
+  /** The client's wire format. */
+  readonly surface: Wire;
+  readonly op: Operation;
+  /** Wall clock at arrival (ms since epoch) and a monotonic origin for latencies. */
+  readonly startedAt: number;
+  readonly t0: number;
+  /** Request body, validated; stages that change it replace it and set `bodyChanged`. */
+  body: Json;
+  bodyChanged: boolean;
+  readonly model: string;
+  readonly stream: boolean;
+  /** The client asked for a usage chunk on its stream. */
+  readonly clientWantsUsage: boolean;
+  meta: RequestMeta;
+  route?: RouteVars;
+  attempts: AttemptRecord[];
+  /** Resolves once with the outcome, when the whole response (including a stream) has been delivered or failed. */
+  readonly settled: Promise<Outcome>;
+  settle(o: Outcome): void;
+  readonly isSettled: boolean;
+}
+
+export function createCtx(req: GatewayRequest, body: Json, id: string): Ctx {
+  let resolve!: (o: Outcome) => void;
+  const settled = new Promise<Outcome>((r) => (resolve = r));
+  let done = false;
+  const endpoint = req.endpoint;
+  const stream = endpoint !== 'embeddings' && body.stream === true;
+  return {
+    id,
+    req,
+    endpoint,
+    surface: endpoint === 'messages' ? 'anthropic' : 'openai',
+    op: endpoint === 'embeddings' ? 'embeddings' : 'chat',
+    startedAt: Date.now(),
+    t0: performance.now(),
+    body,
+    bodyChanged: false,
+    model: String(body.model),
+    stream,
+    clientWantsUsage: endpoint === 'messages' ? stream : body.stream_options?.include_usage === true,
+    meta: { requestId: id },
+    attempts: [],
+    settled,
+    settle(o) {
+      if (done) return;
+      done = true;
+      resolve(o);
+    },
+    get isSettled() {
+      return done;
+    },
+  };
+}
+
+export const elapsed = (ctx: Ctx): number => Math.round((performance.now() - ctx.t0) * 1000) / 1000;

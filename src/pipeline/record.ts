@@ -1,0 +1,66 @@
+/**
+ * The record of one client request, as the meter stage hands it to sinks (the ledger, metrics, tests).
+ * Emitted on diagnostics_channel `costgate:request` too, so observability subscribes instead of being imported.
+ */
+import type { AttemptRecord, Ctx, Outcome, Priority } from './ctx.js';
+import type { Usage } from '../providers/usage.js';
+
+export interface RequestRecord {
+  id: string;
+  ts: number;
+  endpoint: string;
+  surface: string;
+  requestedModel: string;
+  model?: string;
+  upstreamModel?: string;
+  provider?: string;
+  deployment?: string;
+  feature?: string;
+  user?: string;
+  team?: string;
+  priority?: Priority;
+  apiKeyId?: string;
+  stream: boolean;
+  status: number;
+  errorCode?: string;
+  errorMessage?: string;
+  usage?: Usage;
+  latencyMs: number;
+  ttftMs?: number;
+  routeDecision?: string;
+  routeReason?: string;
+  clientAborted: boolean;
+  attempts: AttemptRecord[];
+}
+
+export type RecordSink = (rec: RequestRecord) => void;
+
+export function buildRecord(ctx: Ctx, o: Outcome): RequestRecord {
+  return {
+    id: ctx.id,
+    ts: ctx.startedAt,
+    endpoint: ctx.endpoint,
+    surface: ctx.surface,
+    requestedModel: ctx.model,
+    model: o.model,
+    upstreamModel: o.upstreamModel,
+    provider: o.provider,
+    deployment: o.deployment,
+    feature: ctx.meta.feature,
+    user: ctx.meta.user,
+    team: ctx.meta.team,
+    priority: ctx.meta.priority,
+    apiKeyId: ctx.meta.apiKeyId,
+    stream: ctx.stream,
+    status: o.status,
+    errorCode: o.errorCode,
+    errorMessage: o.errorMessage,
+    usage: o.usage,
+    latencyMs: o.latencyMs,
+    ttftMs: o.ttftMs,
+    routeDecision: ctx.route?.decision,
+    routeReason: ctx.route?.reason,
+    clientAborted: o.clientAborted ?? false,
+    attempts: ctx.attempts,
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * Building the upstream request for one deployment: wire translation, model substitution, forced stream usage,
+ * provider quirks. Kept apart from the dispatch loop so the loop reads as retries and fallbacks only.
+ */
+import type { Ctx } from '../ctx.js';
+import type { Deployment } from '../../config/load.js';
+import type { Json, Wire } from '../../providers/adapter.js';
+import { openaiToAnthropicRequest, anthropicToOpenAIRequest } from '../../providers/shared/translate-request.js';
+import { GatewayError } from '../errors.js';
+
+export interface UpstreamCall {
+  wire: Wire;
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string | Buffer;
+}
+
+const originCache = new WeakMap<object, { origin: string; basePath: string }>();
+
+function splitBase(p: Deployment['provider']): { origin: string; basePath: string } {
+  let v = originCache.get(p);
+  if (!v) {
+    if (!p.baseUrl) throw new GatewayError('upstream_unavailable', `provider ${p.name} has no base URL (simulator not started)`);
+    const u = new URL(p.baseUrl);
+    v = { origin: u.origin, basePath: u.pathname.replace(/\/+$/, '') };
+    originCache.set(p, v);
+  }
+  return v;
+}
+
+/** Client headers a same-wire Anthropic upstream should still see (beta features change behaviour and price). */
+const ANTHROPIC_PASS = ['anthropic-beta'];
+
+export function buildUpstreamCall(ctx: Ctx, dep: Deployment): UpstreamCall | undefined {
+  const p = dep.provider;
+  const wire = p.adapter.wire(dep.model);
+  const path = p.adapter.path(ctx.op, wire);
+  if (!path) return undefined;
+  let body: Json = ctx.body;
+  let changed = ctx.bodyChanged;
+  if (ctx.surface !== wire) {
+    body = ctx.surface === 'openai' ? openaiToAnthropicRequest(body) : anthropicToOpenAIRequest(body);
+    changed = true;
+  }
+  if (body.model !== dep.model) {
+    body = { ...body, model: dep.model };
+    changed = true;
+  }
+  // Usage must be metered even when the client streams without asking for it; the usage chunk is stripped again.
+  if (ctx.stream && wire === 'openai' && body.stream_options?.include_usage !== true) {
+    body = { ...body, stream_options: { ...(body.stream_options ?? {}), include_usage: true } };
+    changed = true;
+  }
+  if (p.adapter.prepare) {
+    const prepared = p.adapter.prepare(body, ctx.op, wire);
+    if (prepared !== body) {
+      body = prepared;
+      changed = true;
+    }
+  }
+  const { origin, basePath } = splitBase(p);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: ctx.stream ? 'text/event-stream' : 'application/json',
+    ...p.headers,
+    ...dep.headers,
+    ...p.adapter.authHeaders(p.apiKey, wire),
+  };
+  if (ctx.surface === 'anthropic' && wire === 'anthropic') {
+    for (const h of ANTHROPIC_PASS) {
+      const v = ctx.req.headers[h];
+      if (v) headers[h] = v;
+    }
+  }
+  const raw = ctx.req.raw;
+  return { wire, origin, path: basePath + path, headers, body: !changed && raw ? raw : JSON.stringify(body) };
+}

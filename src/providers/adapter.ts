@@ -1,0 +1,45 @@
+/**
+ * What a provider adapter is: pure transforms, no I/O. The dispatch stage owns HTTP, retries and timeouts and asks
+ * the adapter where to send a request, how to authenticate, which wire format a model speaks and what an error means.
+ */
+export type Wire = 'openai' | 'anthropic';
+export type Operation = 'chat' | 'embeddings';
+export type ProviderType = 'openai' | 'anthropic' | 'gemini' | 'openai-compatible' | 'simulator';
+
+export type Json = Record<string, any>;
+
+export interface ErrorClass {
+  /** Worth another attempt (same deployment after backoff, or the next deployment). */
+  retryable: boolean;
+  message: string;
+}
+
+export interface ProviderAdapter {
+  readonly type: ProviderType;
+  /** Base URL used when config gives none (ends before the operation path, e.g. `https://api.openai.com/v1`). */
+  readonly defaultBaseUrl?: string;
+  /** Environment variable read for the API key when config names none. */
+  readonly defaultKeyEnv?: string;
+  /** The wire format this provider speaks for `model`. */
+  wire(model: string): Wire;
+  /** Path appended to the base URL for an operation in a wire format; undefined when unsupported. */
+  path(op: Operation, wire: Wire): string | undefined;
+  /** Authentication and version headers. */
+  authHeaders(apiKey: string | undefined, wire: Wire): Record<string, string>;
+  /** Provider quirks applied to a body already in the provider's wire format. Must not mutate its input. */
+  prepare?(body: Json, op: Operation, wire: Wire): Json;
+}
+
+/** Error classification shared by every adapter: the HTTP status decides retryability, the body gives the message. */
+export function classifyUpstreamError(status: number, bodyText: string): ErrorClass {
+  let message = `upstream returned HTTP ${status}`;
+  try {
+    const j = JSON.parse(bodyText);
+    const m = j?.error?.message ?? j?.message;
+    if (typeof m === 'string' && m) message = m;
+  } catch {
+    /* non-JSON error body: keep the status message */
+  }
+  const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
+  return { retryable, message };
+}

@@ -1,0 +1,53 @@
+/**
+ * Incremental Server-Sent Events framing. Upstream bytes arrive in arbitrary chunks; this splits them into whole
+ * events without re-encoding, so a passthrough stream forwards the provider's exact bytes.
+ */
+
+export interface SseEvent {
+  /** The event's raw text, without the blank-line terminator. */
+  raw: string;
+  /** `event:` field, if any. */
+  event?: string;
+  /** `data:` lines joined with newlines, if any. */
+  data?: string;
+}
+
+export class SseSplitter {
+  private buf = '';
+  private readonly decoder = new TextDecoder();
+
+  /** Feed a chunk; returns the events it completes. */
+  push(chunk: Uint8Array | string): SseEvent[] {
+    this.buf += typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    if (this.buf.indexOf('\r') !== -1) this.buf = this.buf.replace(/\r\n?/g, '\n');
+    const out: SseEvent[] = [];
+    let idx: number;
+    while ((idx = this.buf.indexOf('\n\n')) !== -1) {
+      const raw = this.buf.slice(0, idx);
+      this.buf = this.buf.slice(idx + 2);
+      if (raw.length > 0) out.push(parseEvent(raw));
+    }
+    return out;
+  }
+
+  /** Whatever is left when the stream ends (an event with no terminator, i.e. a cut stream). */
+  rest(): string {
+    return this.buf + this.decoder.decode();
+  }
+}
+
+export function parseEvent(raw: string): SseEvent {
+  const ev: SseEvent = { raw };
+  let data: string[] | undefined;
+  for (const line of raw.split('\n')) {
+    if (line.startsWith('data:')) (data ??= []).push(line.slice(line.charCodeAt(5) === 32 ? 6 : 5));
+    else if (line.startsWith('event:')) ev.event = line.slice(line.charCodeAt(6) === 32 ? 7 : 6);
+  }
+  if (data) ev.data = data.join('\n');
+  return ev;
+}
+
+/** Serialize one event. */
+export function sseEvent(data: string, event?: string): string {
+  return (event ? `event: ${event}\n` : '') + `data: ${data}\n\n`;
+}

@@ -1,0 +1,127 @@
+/**
+ * One streaming response, upstream wire → client wire. Same wire: the provider's event bytes are forwarded as they
+ * are, and usage is read on the side. Different wire: events are translated. Either way usage comes out once, at the
+ * end, and the text generated so far is kept so a stream without usage can still be counted with the tokenizer.
+ */
+import type { Wire } from '../adapter.js';
+import type { SseEvent } from './sse.js';
+import { AnthropicToOpenAIStream, OpenAIToAnthropicStream } from './translate-stream.js';
+import { fromAnthropicUsage, fromOpenAIUsage, type Usage } from '../usage.js';
+
+type Json = Record<string, any>;
+
+export interface StreamProcessor {
+  /** One upstream event in; the SSE text for the client out ('' to send nothing). */
+  push(ev: SseEvent): string;
+  /** Text to send when the upstream ended normally (closing events a translation still owes). */
+  end(): string;
+  /** True once the upstream signalled a complete response ([DONE] / message_stop). */
+  readonly complete: boolean;
+  usage(): Usage | undefined;
+  /** Generated text and tool-call arguments so far (for token estimation when usage is missing). */
+  readonly text: string;
+  /** A mid-stream error event from the upstream, if one arrived. */
+  readonly upstreamError?: string;
+}
+
+function safeParse(s: string | undefined): Json | undefined {
+  if (s === undefined) return undefined;
+  try {
+    const v = JSON.parse(s);
+    return v && typeof v === 'object' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Collect generated text from an OpenAI chunk. */
+function openaiChunkText(c: Json): string {
+  let s = '';
+  for (const ch of c.choices ?? []) {
+    const d = ch.delta ?? {};
+    if (typeof d.content === 'string') s += d.content;
+    for (const tc of d.tool_calls ?? []) if (typeof tc.function?.arguments === 'string') s += tc.function.arguments;
+  }
+  return s;
+}
+
+class OpenAIUpstream implements StreamProcessor {
+  complete = false;
+  text = '';
+  upstreamError?: string;
+  private u: Usage | undefined;
+  private readonly toAnthropic?: OpenAIToAnthropicStream;
+
+  /** @param clientWantsUsage the client asked for `stream_options.include_usage` (else the usage chunk is dropped). */
+  constructor(private readonly client: Wire, private readonly clientWantsUsage: boolean) {
+    if (client === 'anthropic') this.toAnthropic = new OpenAIToAnthropicStream();
+  }
+
+  push(ev: SseEvent): string {
+    if (ev.data === undefined) return this.client === 'openai' ? ev.raw + '\n\n' : '';
+    if (ev.data === '[DONE]') {
+      this.complete = true;
+      return this.toAnthropic ? this.toAnthropic.end() : ev.raw + '\n\n';
+    }
+    const c = safeParse(ev.data);
+    if (!c) return this.client === 'openai' ? ev.raw + '\n\n' : '';
+    if (c.error) this.upstreamError = String(c.error.message ?? 'upstream stream error');
+    this.text += openaiChunkText(c);
+    if (c.usage) this.u = fromOpenAIUsage(c.usage);
+    if (this.toAnthropic) return this.toAnthropic.push(c);
+    // The usage-only final chunk exists because the gateway asked for it; a client that did not ask never sees it.
+    if (c.usage && !this.clientWantsUsage && (!c.choices || c.choices.length === 0)) return '';
+    return ev.raw + '\n\n';
+  }
+
+  end(): string {
+    return '';
+  }
+
+  usage(): Usage | undefined {
+    return this.u;
+  }
+}
+
+class AnthropicUpstream implements StreamProcessor {
+  complete = false;
+  text = '';
+  upstreamError?: string;
+  private readonly raw: Json = {};
+  private readonly toOpenAI?: AnthropicToOpenAIStream;
+
+  constructor(client: Wire, clientWantsUsage: boolean) {
+    if (client === 'openai') this.toOpenAI = new AnthropicToOpenAIStream(clientWantsUsage);
+  }
+
+  push(ev: SseEvent): string {
+    const d = safeParse(ev.data);
+    if (d) {
+      const type = ev.event ?? d.type;
+      if (type === 'message_start') Object.assign(this.raw, d.message?.usage ?? {});
+      else if (type === 'message_delta') {
+        for (const [k, v] of Object.entries(d.usage ?? {})) if (v !== null && v !== undefined) this.raw[k] = v;
+      } else if (type === 'content_block_delta') {
+        const delta = d.delta ?? {};
+        if (typeof delta.text === 'string') this.text += delta.text;
+        else if (typeof delta.partial_json === 'string') this.text += delta.partial_json;
+        else if (typeof delta.thinking === 'string') this.text += delta.thinking;
+      } else if (type === 'message_stop') this.complete = true;
+      else if (type === 'error') this.upstreamError = String(d.error?.message ?? 'upstream stream error');
+      if (this.toOpenAI) return this.toOpenAI.push(type, d);
+    } else if (this.toOpenAI) return '';
+    return ev.raw + '\n\n';
+  }
+
+  end(): string {
+    return '';
+  }
+
+  usage(): Usage | undefined {
+    return Object.keys(this.raw).length ? fromAnthropicUsage(this.raw) : undefined;
+  }
+}
+
+export function createStreamProcessor(upstream: Wire, client: Wire, clientWantsUsage: boolean): StreamProcessor {
+  return upstream === 'openai' ? new OpenAIUpstream(client, clientWantsUsage) : new AnthropicUpstream(client, clientWantsUsage);
+}

@@ -1,0 +1,64 @@
+/**
+ * Fault injection, chosen per request by the `x-sim-fault` header (set it in a deployment's `headers:` to make one
+ * deployment flaky) or at random by `faultRate`. Grammar, comma-separated, first match wins:
+ *   429[:retryAfterSec]  500  503  timeout  cut-stream[:events]  malformed-json  slow:ms
+ * each optionally suffixed `@N` (only the first N requests carrying this exact header value fail) or `%P`
+ * (fail with probability P, 0..1).
+ */
+export type FaultKind = '429' | '500' | '503' | 'timeout' | 'cut-stream' | 'malformed-json' | 'slow';
+
+export interface Fault {
+  kind: FaultKind;
+  arg?: number;
+}
+
+const KINDS = new Set<FaultKind>(['429', '500', '503', 'timeout', 'cut-stream', 'malformed-json', 'slow']);
+
+export function parseFault(spec: string): { fault: Fault; times?: number; prob?: number } | undefined {
+  const m = /^([a-z0-9-]+)(?::(\d+(?:\.\d+)?))?(?:@(\d+)|%(\d*(?:\.\d+)?))?$/.exec(spec.trim());
+  if (!m || !KINDS.has(m[1] as FaultKind)) return undefined;
+  return {
+    fault: { kind: m[1] as FaultKind, arg: m[2] !== undefined ? Number(m[2]) : undefined },
+    times: m[3] !== undefined ? Number(m[3]) : undefined,
+    prob: m[4] !== undefined ? Number(m[4]) : undefined,
+  };
+}
+
+export class FaultPicker {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly random: () => number) {}
+
+  /** The fault for this request, if any. */
+  pick(header: string | undefined, rate: number, pool: string[]): Fault | undefined {
+    if (header) {
+      const count = (this.seen.get(header) ?? 0) + 1;
+      this.seen.set(header, count);
+      for (const spec of header.split(',')) {
+        const f = parseFault(spec);
+        if (!f) continue;
+        if (f.times !== undefined && count > f.times) continue;
+        if (f.prob !== undefined && this.random() >= f.prob) continue;
+        return f.fault;
+      }
+      return undefined;
+    }
+    if (rate > 0 && pool.length && this.random() < rate) {
+      const f = parseFault(pool[Math.floor(this.random() * pool.length)]!);
+      return f?.fault;
+    }
+    return undefined;
+  }
+}
+
+/** Deterministic PRNG (mulberry32) so a seeded simulator run is repeatable. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,19 @@
+/**
+ * The simulator as a provider: it speaks OpenAI's wire format for OpenAI-style models and Anthropic's for `claude-*`,
+ * exactly like the real providers, so translation, usage extraction and streaming are exercised end to end.
+ */
+import type { ProviderAdapter, Wire, Operation } from '../adapter.js';
+import { bearer } from '../openai/index.js';
+import { anthropicHeaders } from '../anthropic/index.js';
+
+export const simulatorWire = (model: string): Wire => (model.startsWith('claude') ? 'anthropic' : 'openai');
+
+export const simulator: ProviderAdapter = {
+  type: 'simulator',
+  wire: simulatorWire,
+  path(op: Operation, wire: Wire) {
+    if (wire === 'anthropic') return op === 'chat' ? '/messages' : undefined;
+    return op === 'chat' ? '/chat/completions' : '/embeddings';
+  },
+  authHeaders: (key, wire) => (wire === 'anthropic' ? anthropicHeaders(key) : bearer(key)),
+};

@@ -1,0 +1,206 @@
+/**
+ * The provider simulator: an HTTP server that behaves like OpenAI (/v1/chat/completions, /v1/embeddings, /v1/models)
+ * and Anthropic (/v1/messages) — realistic bodies, SSE chunking, tokenizer-counted usage, prompt-cache hits,
+ * configurable latency and injected faults. A test and demo tool: it never calls a real provider.
+ */
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SIM_MODELS, findSimModel, type SimModel } from './catalog.js';
+import { FaultPicker, seededRandom, type Fault } from './faults.js';
+import { PrefixStore } from './prompt-cache.js';
+import { respond, type AnswerHook } from './respond.js';
+import { openaiBody, openaiEvents, anthropicBody, anthropicEvents, embedding } from './wire.js';
+import { hashSeed } from './content.js';
+import { countEmbeddingInput } from '../../tokens/count.js';
+import { SimulatorOptionsSchema, type SimulatorOptions } from '../../config/schema.js';
+
+type Json = Record<string, any>;
+
+export interface SimulatorServerOptions extends Partial<SimulatorOptions> {
+  host?: string;
+  port?: number;
+  /** Per-prompt answers (e.g. from evaluation data), in-process only. */
+  answer?: AnswerHook;
+}
+
+export interface Simulator {
+  url: string;
+  /** Base URL for providers (`${url}/v1`). */
+  baseUrl: string;
+  server: Server;
+  /** Requests received, by path. */
+  readonly counts: Record<string, number>;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const s = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s), ...headers });
+  res.end(s);
+}
+
+function sendError(res: ServerResponse, anthropic: boolean, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
+  const body = anthropic ? { type: 'error', error: { type, message } } : { error: { message, type, param: null, code: type === 'rate_limit_error' ? 'rate_limit_exceeded' : null } };
+  sendJson(res, status, body, { 'x-request-id': `req_sim_${Date.now().toString(36)}`, ...headers });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function startSimulator(options: SimulatorServerOptions = {}): Promise<Simulator> {
+  const opts = SimulatorOptionsSchema.parse(Object.fromEntries(Object.entries(options).filter(([k]) => k in SimulatorOptionsSchema.shape)));
+  const random = seededRandom(opts.seed);
+  const faults = new FaultPicker(random);
+  const store = new PrefixStore();
+  const counts: Record<string, number> = {};
+  let seq = 0;
+
+  /** Injected faults that end the exchange here; returns true when the request was consumed. */
+  async function applyFault(f: Fault | undefined, res: ServerResponse, anthropic: boolean): Promise<boolean> {
+    if (!f) return false;
+    switch (f.kind) {
+      case '429':
+        sendError(res, anthropic, 429, 'rate_limit_error', 'Rate limit reached for requests (simulated)', { 'retry-after': String(f.arg ?? 1) });
+        return true;
+      case '500':
+        sendError(res, anthropic, 500, anthropic ? 'api_error' : 'server_error', 'The server had an error while processing your request (simulated)');
+        return true;
+      case '503':
+        sendError(res, anthropic, 503, anthropic ? 'overloaded_error' : 'server_error', 'The engine is currently overloaded (simulated)');
+        return true;
+      case 'timeout':
+        // Never answer; the client's timeout decides. The socket is released when the client gives up.
+        await new Promise<void>((r) => res.on('close', r));
+        return true;
+      case 'malformed-json':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"id":"chatcmpl-broken","object":"chat.completion","choices":[{"index":0,"message":{"role":"assis');
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  async function writeEvents(res: ServerResponse, events: string[], fault: Fault | undefined, ttft: number, perToken: number): Promise<void> {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': `req_sim_${++seq}` });
+    await sleep(ttft);
+    const cutAt = fault?.kind === 'cut-stream' ? Math.min(events.length - 1, fault.arg ?? Math.floor(events.length / 2)) : -1;
+    for (let i = 0; i < events.length; i++) {
+      if (i === cutAt) {
+        res.socket?.destroy();
+        return;
+      }
+      if (res.destroyed) return;
+      res.write(events[i]);
+      if (perToken > 0 && i < events.length - 1) await sleep(perToken);
+    }
+    res.end();
+  }
+
+  function latency(req: IncomingMessage): { ttft: number; perToken: number } {
+    const h = String(req.headers['x-sim-latency'] ?? '');
+    const ttftH = /ttft=(\d+)/.exec(h);
+    const tokH = /token=(\d+(?:\.\d+)?)/.exec(h);
+    const jitter = opts.jitterMs ? random() * opts.jitterMs : 0;
+    return { ttft: (ttftH ? Number(ttftH[1]) : opts.ttftMs) + jitter, perToken: tokH ? Number(tokH[1]) : opts.perTokenMs };
+  }
+
+  async function chat(req: IncomingMessage, res: ServerResponse, body: Json, anthropic: boolean): Promise<void> {
+    const model = findSimModel(String(body.model ?? ''));
+    if (!model || model.kind !== 'chat') {
+      return sendError(res, anthropic, 404, anthropic ? 'not_found_error' : 'invalid_request_error', `The model '${body.model}' does not exist (simulator)`);
+    }
+    if (!Array.isArray(body.messages) || body.messages.length === 0) return sendError(res, anthropic, 400, 'invalid_request_error', 'messages: required');
+    if (anthropic && typeof body.max_tokens !== 'number') return sendError(res, true, 400, 'invalid_request_error', 'max_tokens: Field required');
+    const fault = faults.pick(req.headers['x-sim-fault'] as string | undefined, opts.faultRate, opts.faults);
+    if (await applyFault(fault, res, anthropic)) return;
+    const { ttft, perToken } = latency(req);
+    const extra = fault?.kind === 'slow' ? fault.arg ?? 1000 : 0;
+    const outTokens = Number(req.headers['x-sim-output-tokens'] ?? opts.defaultOutputTokens);
+    const n = anthropic ? 1 : Math.max(1, Math.min(8, Number(body.n ?? 1)));
+    const answers = Array.from({ length: n }, (_, i) => respond(model, anthropic ? 'anthropic' : 'openai', body, store, { outputTokens: outTokens, answer: options.answer }, i));
+    const id = anthropic ? `msg_sim${(++seq).toString(36)}${Date.now().toString(36)}` : `chatcmpl-sim${(++seq).toString(36)}${Date.now().toString(36)}`;
+    if (body.stream === true) {
+      const events = anthropic ? anthropicEvents(id, model.id, answers[0]!) : openaiEvents(id, model.id, answers, body.stream_options?.include_usage === true);
+      return writeEvents(res, events, fault, ttft + extra, perToken);
+    }
+    await sleep(ttft + extra + perToken * answers[0]!.usage.outputTokens);
+    const out = anthropic ? anthropicBody(id, model.id, answers[0]!) : openaiBody(id, model.id, answers);
+    if (fault?.kind === 'cut-stream') {
+      const s = JSON.stringify(out);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s) });
+      res.write(s.slice(0, Math.floor(s.length / 2)));
+      res.socket?.destroy();
+      return;
+    }
+    sendJson(res, 200, out, { 'x-request-id': `req_sim_${seq}` });
+  }
+
+  async function embeddings(req: IncomingMessage, res: ServerResponse, body: Json): Promise<void> {
+    const model = findSimModel(String(body.model ?? ''));
+    if (!model || model.kind !== 'embedding') return sendError(res, false, 404, 'invalid_request_error', `The model '${body.model}' does not exist or is not an embedding model (simulator)`);
+    const fault = faults.pick(req.headers['x-sim-fault'] as string | undefined, opts.faultRate, opts.faults);
+    if (await applyFault(fault, res, false)) return;
+    const inputs: unknown[] = typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) && typeof body.input[0] === 'number' ? [body.input] : body.input ?? [];
+    const dims = Number(body.dimensions ?? model.dims ?? 1536);
+    const data = inputs.map((x, index) => {
+      const v = embedding(hashSeed(model.id, typeof x === 'string' ? x : JSON.stringify(x)), dims);
+      const e = body.encoding_format === 'base64' ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : Array.from(v);
+      return { object: 'embedding', index, embedding: e };
+    });
+    const tokens = countEmbeddingInput(body.input, model.id);
+    await sleep(latency(req).ttft);
+    sendJson(res, 200, { object: 'list', data, model: model.id, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+  }
+
+  function models(res: ServerResponse): void {
+    sendJson(res, 200, { object: 'list', data: SIM_MODELS.map((m: SimModel) => ({ id: m.id, object: 'model', created: 1_700_000_000, owned_by: m.owned_by })) });
+  }
+
+  const server = createServer(async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    counts[path] = (counts[path] ?? 0) + 1;
+    try {
+      if (req.method === 'GET' && path === '/v1/models') return models(res);
+      if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { ok: true });
+      if (req.method !== 'POST') return sendError(res, false, 404, 'invalid_request_error', `Unknown path ${path}`);
+      const text = await readBody(req);
+      let body: Json;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return sendError(res, path === '/v1/messages', 400, 'invalid_request_error', 'We could not parse the JSON body of your request.');
+      }
+      if (path === '/v1/chat/completions') return await chat(req, res, body, false);
+      if (path === '/v1/messages') return await chat(req, res, body, true);
+      if (path === '/v1/embeddings') return await embeddings(req, res, body);
+      return sendError(res, false, 404, 'invalid_request_error', `Unknown path ${path}`);
+    } catch (e) {
+      if (!res.headersSent) sendError(res, false, 500, 'server_error', `simulator failure: ${(e as Error).message}`);
+      else res.destroy();
+    }
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  return {
+    url,
+    baseUrl: `${url}/v1`,
+    server,
+    counts,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

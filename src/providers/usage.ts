@@ -1,0 +1,124 @@
+/**
+ * The gateway's one usage shape. `inputTokens` counts every prompt token, cached or not (OpenAI's `prompt_tokens`
+ * semantics); Anthropic reports fresh input, cache reads and cache writes separately, so its adapter adds them up.
+ * Keeping one convention here is what stops the classic bugs: cache writes counted twice, cache reads billed as fresh input.
+ */
+export interface Usage {
+  /** All prompt tokens, including cache reads and cache writes. */
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWrite5mTokens: number;
+  cacheWrite1hTokens: number;
+  /** All generated tokens, including reasoning tokens. */
+  outputTokens: number;
+  reasoningTokens: number;
+  /** True when counted by the gateway's tokenizer because the upstream reported no usage. */
+  estimated: boolean;
+}
+
+export const emptyUsage = (): Usage => ({
+  inputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWrite5mTokens: 0,
+  cacheWrite1hTokens: 0,
+  outputTokens: 0,
+  reasoningTokens: 0,
+  estimated: false,
+});
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
+
+/** OpenAI `usage` (chat completions or embeddings) → Usage. Returns undefined when there is none. */
+export function fromOpenAIUsage(u: unknown): Usage | undefined {
+  if (!u || typeof u !== 'object') return undefined;
+  const o = u as Record<string, any>;
+  const write1h = num(o.cache_creation?.ephemeral_1h_input_tokens);
+  const writeTotal = num(o.cache_creation_input_tokens);
+  return {
+    inputTokens: num(o.prompt_tokens ?? o.input_tokens),
+    cacheReadTokens: num(o.prompt_tokens_details?.cached_tokens),
+    // Extension fields, present only when an Anthropic answer was translated to OpenAI's shape.
+    cacheWrite5mTokens: Math.max(0, writeTotal - write1h),
+    cacheWrite1hTokens: write1h,
+    outputTokens: num(o.completion_tokens),
+    reasoningTokens: num(o.completion_tokens_details?.reasoning_tokens),
+    estimated: false,
+  };
+}
+
+/** Usage → OpenAI `usage`, with Anthropic-only cache-write counts as extension fields only when present. */
+export function toOpenAIUsage(u: Usage): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    prompt_tokens: u.inputTokens,
+    completion_tokens: u.outputTokens,
+    total_tokens: u.inputTokens + u.outputTokens,
+    prompt_tokens_details: { cached_tokens: u.cacheReadTokens, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: u.reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+  const writes = u.cacheWrite5mTokens + u.cacheWrite1hTokens;
+  if (writes > 0) {
+    out.cache_creation_input_tokens = writes;
+    out.cache_creation = { ephemeral_5m_input_tokens: u.cacheWrite5mTokens, ephemeral_1h_input_tokens: u.cacheWrite1hTokens };
+  }
+  return out;
+}
+
+/**
+ * Anthropic `usage` → Usage. Anthropic's `input_tokens` excludes cache reads and writes; `cache_creation` splits
+ * writes by TTL when present, otherwise all writes are 5-minute writes (the default TTL).
+ */
+export function fromAnthropicUsage(u: unknown): Usage | undefined {
+  if (!u || typeof u !== 'object') return undefined;
+  const o = u as Record<string, any>;
+  const read = num(o.cache_read_input_tokens);
+  const writeTotal = num(o.cache_creation_input_tokens);
+  let w5 = writeTotal;
+  let w1 = 0;
+  if (o.cache_creation && typeof o.cache_creation === 'object') {
+    w5 = num(o.cache_creation.ephemeral_5m_input_tokens);
+    w1 = num(o.cache_creation.ephemeral_1h_input_tokens);
+    if (w5 + w1 === 0 && writeTotal > 0) w5 = writeTotal;
+  }
+  return {
+    inputTokens: num(o.input_tokens) + read + w5 + w1,
+    cacheReadTokens: read,
+    cacheWrite5mTokens: w5,
+    cacheWrite1hTokens: w1,
+    outputTokens: num(o.output_tokens),
+    reasoningTokens: num(o.output_tokens_details?.reasoning_tokens),
+    estimated: false,
+  };
+}
+
+/** Usage → Anthropic `usage`. */
+export function toAnthropicUsage(u: Usage): Record<string, unknown> {
+  const writes = u.cacheWrite5mTokens + u.cacheWrite1hTokens;
+  const out: Record<string, unknown> = {
+    input_tokens: Math.max(0, u.inputTokens - u.cacheReadTokens - writes),
+    cache_creation_input_tokens: writes,
+    cache_read_input_tokens: u.cacheReadTokens,
+    cache_creation: { ephemeral_5m_input_tokens: u.cacheWrite5mTokens, ephemeral_1h_input_tokens: u.cacheWrite1hTokens },
+    output_tokens: u.outputTokens,
+  };
+  // Extension: OpenAI reasoning counts survive a round trip through Anthropic's shape.
+  if (u.reasoningTokens > 0) out.output_tokens_details = { reasoning_tokens: u.reasoningTokens };
+  return out;
+}
+
+/**
+ * Merge a later streaming usage report into an earlier one (Anthropic sends input counts in `message_start`
+ * and cumulative output in `message_delta`; newer API versions repeat input counts in `message_delta`).
+ * Non-zero later values replace earlier ones; counts are never summed, so nothing is double-counted.
+ */
+export function mergeUsage(a: Usage, b: Partial<Usage>): Usage {
+  const pick = (x: number, y: number | undefined) => (y !== undefined && y > 0 ? y : x);
+  return {
+    inputTokens: pick(a.inputTokens, b.inputTokens),
+    cacheReadTokens: pick(a.cacheReadTokens, b.cacheReadTokens),
+    cacheWrite5mTokens: pick(a.cacheWrite5mTokens, b.cacheWrite5mTokens),
+    cacheWrite1hTokens: pick(a.cacheWrite1hTokens, b.cacheWrite1hTokens),
+    outputTokens: pick(a.outputTokens, b.outputTokens),
+    reasoningTokens: pick(a.reasoningTokens, b.reasoningTokens),
+    estimated: a.estimated || (b.estimated ?? false),
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * The HTTP server: node:http, body size limit enforced while reading (a 10 GB upload is cut at the limit, not
+ * buffered), slowloris timeouts, backpressure-aware streaming, and graceful shutdown that drains in-flight streams.
+ */
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Gateway } from '../gateway.js';
+import { GatewayError } from '../pipeline/errors.js';
+import { routeRequest, errorResponse } from './routes.js';
+import type { GatewayResponse } from '../pipeline/ctx.js';
+
+export interface HttpServer {
+  server: Server;
+  url: string;
+  /** Stop accepting, let in-flight requests finish (up to the grace period), then close. */
+  close(graceMs?: number): Promise<void>;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      return reject(new GatewayError('body_too_large', `Request body of ${declared} bytes exceeds the limit of ${limit} bytes.`));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new GatewayError('body_too_large', `Request body exceeds the limit of ${limit} bytes.`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+async function writeResponse(res: ServerResponse, out: GatewayResponse): Promise<void> {
+  if (!out.stream) {
+    const body = out.body ?? '';
+    out.headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+    res.writeHead(out.status, out.headers);
+    res.end(body);
+    return;
+  }
+  res.writeHead(out.status, out.headers);
+  res.flushHeaders();
+  const it = out.stream[Symbol.asyncIterator]();
+  const closed = new Promise<void>((r) => res.once('close', r));
+  try {
+    for (;;) {
+      const { value, done } = await it.next();
+      if (done) break;
+      if (res.destroyed) break;
+      if (!res.write(value)) {
+        await Promise.race([new Promise<void>((r) => res.once('drain', r)), closed]);
+        if (res.destroyed) break;
+      }
+    }
+  } finally {
+    // A client that went away ends the upstream read too (the generator's finally releases it).
+    await it.return?.();
+    if (!res.destroyed) res.end();
+  }
+}
+
+export async function startHttpServer(gw: Gateway, opts: { host?: string; port?: number } = {}): Promise<HttpServer> {
+  const cfg = gw.config.server;
+  const sockets = new Set<import('node:net').Socket>();
+  let closing = false;
+  const server = createServer(
+    { headersTimeout: cfg.headersTimeoutMs, requestTimeout: cfg.requestTimeoutMs, keepAliveTimeout: cfg.keepAliveTimeoutMs, maxHeaderSize: 32 * 1024 },
+    async (req, res) => {
+      const ac = new AbortController();
+      res.on('close', () => {
+        if (!res.writableFinished) ac.abort(new Error('client closed the connection'));
+      });
+      const path = (req.url ?? '/').split('?')[0]!;
+      const format = path === '/v1/messages' ? 'anthropic' : 'openai';
+      try {
+        if (closing) res.setHeader('connection', 'close');
+        const raw = req.method === 'GET' || req.method === 'HEAD' ? Buffer.alloc(0) : await readBody(req, cfg.maxBodyBytes);
+        const out = await routeRequest(gw, { method: req.method ?? 'GET', path, headers: req.headers as Record<string, string>, raw, signal: ac.signal });
+        await writeResponse(res, out);
+      } catch (e) {
+        if (res.headersSent) return void res.destroy();
+        const err = e instanceof GatewayError ? e : new GatewayError('internal_error', 'internal gateway error', { cause: e });
+        if (err.code === 'internal_error') process.emitWarning(`costgate: internal error: ${(e as Error)?.stack ?? e}`);
+        const out = errorResponse(err, format);
+        if (err.code === 'body_too_large') out.headers.connection = 'close';
+        await writeResponse(res, out).catch(() => res.destroy());
+      }
+    },
+  );
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  server.on('clientError', (err, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify({ error: { message: status === 431 ? 'Request headers too large' : 'Malformed HTTP request', type: 'invalid_request_error', param: null, code: 'invalid_request' } });
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? cfg.port, opts.host ?? cfg.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+  return {
+    server,
+    url: `http://${host}:${addr.port}`,
+    async close(graceMs = cfg.shutdownGraceMs) {
+      closing = true;
+      const done = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (gw.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      server.closeIdleConnections();
+      for (const s of sockets) s.destroy();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The HTTP surface, independent of node:http so the in-process fetch and the server share it: path → endpoint,
+ * JSON parsing, and OpenAI/Anthropic-format errors for anything that is not a valid request.
+ */
+import type { Gateway } from '../gateway.js';
+import type { Endpoint, GatewayResponse } from '../pipeline/ctx.js';
+import { GatewayError, renderError, type WireFormat } from '../pipeline/errors.js';
+
+export interface RawRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | undefined>;
+  raw: Buffer;
+  signal?: AbortSignal;
+}
+
+const POST_ROUTES: Record<string, Endpoint> = {
+  '/v1/chat/completions': 'chat',
+  '/chat/completions': 'chat',
+  '/v1/messages': 'messages',
+  '/v1/embeddings': 'embeddings',
+  '/embeddings': 'embeddings',
+};
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): GatewayResponse {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+export function errorResponse(err: GatewayError, format: WireFormat): GatewayResponse {
+  const r = renderError(err, format);
+  return { status: r.status, headers: r.headers, body: r.body };
+}
+
+/** Prototype-pollution keys are dropped at parse time; nothing downstream ever sees them. */
+function reviver(key: string, value: unknown): unknown {
+  return key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : value;
+}
+
+export function parseJsonBody(raw: Buffer): unknown {
+  if (raw.length === 0) throw new GatewayError('invalid_json', 'We could not parse the JSON body of your request: the body is empty.');
+  try {
+    return JSON.parse(raw.toString('utf8'), reviver);
+  } catch (e) {
+    throw new GatewayError('invalid_json', `We could not parse the JSON body of your request: ${(e as Error).message}`);
+  }
+}
+
+export async function routeRequest(gw: Gateway, r: RawRequest): Promise<GatewayResponse> {
+  const path = r.path.length > 1 ? r.path.replace(/\/+$/, '') : r.path;
+  const endpoint = POST_ROUTES[path];
+  const format: WireFormat = endpoint === 'messages' ? 'anthropic' : 'openai';
+  try {
+    if (endpoint) {
+      if (r.method !== 'POST') throw new GatewayError('method_not_allowed', `Method ${r.method} is not allowed on ${path}; use POST.`);
+      const ct = r.headers['content-type'];
+      // curl's default form type is accepted (its body is JSON all the same); multipart and binary bodies are not.
+      if (ct && !/^application\/((.+\+)?json|x-www-form-urlencoded)\b/i.test(ct) && !/^text\/plain\b/i.test(ct)) {
+        throw new GatewayError('unsupported_media_type', `Unsupported content type '${ct}': send application/json.`);
+      }
+      const body = parseJsonBody(r.raw);
+      return await gw.handle({ endpoint, body, raw: r.raw, headers: r.headers, signal: r.signal });
+    }
+    if (path === '/v1/models' || path === '/models') {
+      if (r.method !== 'GET') throw new GatewayError('method_not_allowed', `Method ${r.method} is not allowed on ${path}; use GET.`);
+      return json(200, gw.models());
+    }
+    const m = /^\/v1\/models\/(.+)$/.exec(path);
+    if (m && r.method === 'GET') {
+      const id = decodeURIComponent(m[1]!);
+      const found = gw.models().data.find((x) => x.id === id);
+      if (!found) throw new GatewayError('model_not_found', `The model '${id}' does not exist`, { param: 'model' });
+      return json(200, found);
+    }
+    if (path === '/healthz' || path === '/health') return json(200, { status: 'ok', inFlight: gw.inFlight() });
+    if (path === '/v1/costgate/requests' && r.method === 'GET') return json(200, { object: 'list', data: gw.recent().reverse() });
+    throw new GatewayError('not_found', `Unknown endpoint ${r.method} ${path}`);
+  } catch (e) {
+    if (e instanceof GatewayError) return errorResponse(e, format);
+    throw e;
+  }
+}

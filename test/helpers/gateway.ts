@@ -1,0 +1,50 @@
+/** Test helpers: a gateway + HTTP server on loopback with an in-process simulator, torn down after each suite. */
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway.js';
+import { startHttpServer, type HttpServer } from '../../src/server/http.js';
+import type { RequestRecord } from '../../src/pipeline/record.js';
+
+export interface TestGateway {
+  gw: Gateway;
+  http: HttpServer;
+  url: string;
+  records: RequestRecord[];
+  /** Wait until `n` records have been written (streams settle after their last byte). */
+  waitRecords(n: number, timeoutMs?: number): Promise<RequestRecord[]>;
+  close(): Promise<void>;
+}
+
+export async function startTestGateway(options: GatewayOptions = {}): Promise<TestGateway> {
+  const records: RequestRecord[] = [];
+  const gw = await createGateway({ env: {}, ...options, sinks: [(r) => records.push(r), ...(options.sinks ?? [])] });
+  const http = await startHttpServer(gw, { host: '127.0.0.1', port: 0 });
+  return {
+    gw,
+    http,
+    url: http.url,
+    records,
+    async waitRecords(n, timeoutMs = 5000) {
+      const end = Date.now() + timeoutMs;
+      while (records.length < n) {
+        if (Date.now() > end) throw new Error(`expected ${n} records, got ${records.length}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return records;
+    },
+    async close() {
+      await http.close(1000);
+      await gw.close();
+    },
+  };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: any; text: string }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
