@@ -16,7 +16,7 @@ import { dispatch } from './pipeline/stages/dispatch.js';
 import { meter } from './pipeline/stages/meter.js';
 import type { RecordSink, RequestRecord } from './pipeline/record.js';
 import { loadConfig, parseConfig, resolveConfig, type ResolvedConfig } from './config/load.js';
-import type { Config } from './config/schema.js';
+import type { ConfigInput } from './config/schema.js';
 import { Agents } from './upstream/agents.js';
 import { CircuitBreakers } from './upstream/breaker.js';
 import { createResolver } from './routing/resolve.js';
@@ -25,10 +25,16 @@ import { findSimModel, SIM_MODELS } from './providers/simulator/catalog.js';
 import { validateChat, validateEmbeddings } from './surface/openai.js';
 import { validateMessages } from './surface/anthropic.js';
 import { createFetch } from './library/fetch.js';
+import { PriceCatalog } from './pricing/catalog.js';
+import { Pricer } from './pricing/pricer.js';
+import { openLedgerStore } from './stores/ledger/index.js';
+import { LedgerWriter } from './stores/ledger/writer.js';
+import { toRows } from './stores/ledger/rows.js';
+import type { LedgerStore } from './stores/ledger/types.js';
 
 export interface GatewayOptions {
   /** A config file path, a config object (validated), or an already resolved config. Default: environment. */
-  config?: string | Partial<Config> | ResolvedConfig;
+  config?: string | ConfigInput | ResolvedConfig;
   env?: NodeJS.ProcessEnv;
   /** Extra record sinks (tests, custom exporters). */
   sinks?: RecordSink[];
@@ -36,6 +42,8 @@ export interface GatewayOptions {
   simulator?: SimulatorServerOptions;
   /** Deterministic jitter for tests. */
   random?: () => number;
+  /** Use this ledger store instead of the one config names (it is initialised, and closed with the gateway). */
+  ledgerStore?: LedgerStore;
 }
 
 export interface Gateway {
@@ -50,6 +58,9 @@ export interface Gateway {
   models(): { object: 'list'; data: { id: string; object: 'model'; created: number; owned_by: string }[] };
   /** Requests whose response (or stream) has not finished yet. */
   inFlight(): number;
+  /** The ledger: its store (queries, reports) and the batching writer. */
+  readonly ledger: { store: LedgerStore; writer: LedgerWriter };
+  readonly pricer: Pricer;
   close(): Promise<void>;
 }
 
@@ -86,33 +97,87 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     recentRecords.push(r);
     if (recentRecords.length > 1000) recentRecords.splice(0, recentRecords.length - 1000);
   };
+  const store = options.ledgerStore ?? (await openLedgerStore(config.ledger));
+  if (options.ledgerStore) await store.init();
+  const writer = new LedgerWriter(store, {
+    flushIntervalMs: config.ledger.flushIntervalMs,
+    batchSize: config.ledger.batchSize,
+    onError: (e) => process.emitWarning(`costgate: ledger write failed (will retry): ${(e as Error).message}`),
+  });
+  const pricer = new Pricer({
+    catalog: new PriceCatalog(config.pricing.models),
+    providerType: (name) => (name ? config.providers.get(name)?.type : undefined),
+    aliasBaseline: (alias) => config.baselines.get(alias),
+    defaultBaseline: config.pricing.baselineModel,
+  });
+  const ledgerSink: RecordSink = (rec, priced) => {
+    const { row, attempts } = toRows(rec, priced);
+    writer.push(row, attempts);
+  };
   const stages: Stage[] = [
-    meter({ sinks: [keepRecent, ...(options.sinks ?? [])], onSinkError: (e) => process.emitWarning(`costgate: record sink failed: ${(e as Error).message}`) }),
+    meter({
+      pricer,
+      sinks: [ledgerSink, keepRecent, ...(options.sinks ?? [])],
+      onSinkError: (e) => process.emitWarning(`costgate: record sink failed: ${(e as Error).message}`),
+    }),
     auth(),
     route({ resolve: createResolver(config) }),
     dispatch({ retries: config.retries, agents, breakers, random: options.random }),
   ];
   const pipeline = compose(stages);
   let inFlight = 0;
+  const sync = config.ledger.durability === 'sync';
 
   async function handle(req: GatewayRequest): Promise<GatewayResponse> {
     const surface = req.endpoint === 'messages' ? 'anthropic' : 'openai';
     const hid = req.headers['x-costgate-request-id'];
     const id = hid && REQUEST_ID.test(hid) ? hid : `cg-${randomUUID()}`;
+    let ctxCreated = false;
     try {
       if (hid !== undefined && hid !== id) throw new GatewayError('invalid_value', 'x-costgate-request-id must be 1-128 characters of A-Z a-z 0-9 . _ : -', { param: 'x-costgate-request-id' });
       VALIDATORS[req.endpoint](req.body);
       const ctx = createCtx(req, req.body as Record<string, any>, id);
+      ctxCreated = true;
       inFlight++;
       ctx.settled.then(() => inFlight--);
       const res = await pipeline(ctx);
       res.headers['x-costgate-request-id'] = id;
+      if (sync && ctx.isSettled) await writer.flushNow();
       return res;
     } catch (e) {
       const err = toGatewayError(e);
       if (err.code === 'internal_error') process.emitWarning(`costgate: internal error: ${(err.cause as Error)?.stack ?? err.cause}`);
+      if (!ctxCreated) recordRejected(req, id, err);
       const r = renderError(err, surface);
       return { status: r.status, headers: { ...r.headers, 'x-costgate-request-id': id }, body: r.body };
+    }
+  }
+
+  /** A request refused before the pipeline (malformed, invalid) is still a ledger row: every call is accounted. */
+  function recordRejected(req: GatewayRequest, id: string, err: GatewayError): void {
+    const body = req.body as Record<string, unknown> | null;
+    const model = body && typeof body === 'object' && typeof body.model === 'string' ? body.model.slice(0, 256) : '';
+    const rec: RequestRecord = {
+      id,
+      ts: Date.now(),
+      endpoint: req.endpoint,
+      surface: req.endpoint === 'messages' ? 'anthropic' : 'openai',
+      requestedModel: model,
+      stream: false,
+      status: err.status,
+      errorCode: err.code,
+      errorMessage: err.message,
+      latencyMs: 0,
+      clientAborted: false,
+      attempts: [],
+    };
+    const priced = { costMicros: 0, baselineModel: null, baselineCostMicros: 0, priceSource: 'rejected', attemptCosts: [] };
+    for (const sink of [ledgerSink, keepRecent, ...(options.sinks ?? [])]) {
+      try {
+        sink(rec, priced);
+      } catch {
+        /* metering never breaks a response */
+      }
     }
   }
 
@@ -133,8 +198,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     recent: () => recentRecords.slice(),
     models,
     inFlight: () => inFlight,
+    ledger: { store, writer },
+    pricer,
     async close() {
       await agents.close();
+      await writer.close();
+      await store.close();
       await Promise.all(simulators.map((s) => s.close()));
     },
   };

@@ -4,6 +4,7 @@ import { createGateway } from '../gateway.js';
 import { startHttpServer } from '../server/http.js';
 import { startSimulator } from '../providers/simulator/server.js';
 import { ConfigError, loadConfig } from '../config/load.js';
+import { addReportCommand } from './report.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -34,6 +35,7 @@ export function buildCli(): Command {
         console.log(`costgate listening on ${http.url}  config: ${gw.config.source}  providers: ${providers}`);
         console.log(`  OpenAI SDK:    baseURL ${http.url}/v1`);
         console.log(`  Anthropic SDK: baseURL ${http.url}`);
+        console.log(`  ledger: ${gw.ledger.store.kind}${gw.config.ledger.store === 'sqlite' ? ` (${gw.config.ledger.path})` : ''}`);
         let stopping = false;
         const stop = async (sig: string) => {
           if (stopping) return;
@@ -84,5 +86,6 @@ export function buildCli(): Command {
         fail(e);
       }
     });
+  addReportCommand(program, fail);
   return program;
 }

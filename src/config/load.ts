@@ -46,6 +46,10 @@ export interface ResolvedConfig {
   providers: Map<string, ResolvedProvider>;
   deployments: Map<string, Deployment>;
   aliases: Map<string, string[]>;
+  /** Alias → baseline model for savings. */
+  baselines: Map<string, string>;
+  pricing: Config['pricing'];
+  ledger: Config['ledger'] & { resolvedUrl?: string };
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -137,7 +141,9 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     deployments.set(name, { name, provider, model: d.model, headers: d.headers ?? {} });
   });
   const aliases = new Map<string, string[]>();
+  const baselines = new Map<string, string>();
   for (const [alias, a] of Object.entries(cfg.models)) {
+    if (a.baseline) baselines.set(alias, a.baseline);
     a.deployments.forEach((ref, i) => {
       if (deployments.has(ref)) return;
       const slash = ref.indexOf('/');
@@ -146,7 +152,23 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     });
     aliases.set(alias, a.deployments);
   }
-  return { server: cfg.server, retries: cfg.retries, circuitBreaker: cfg.circuitBreaker, providers, deployments, aliases, source };
+  let resolvedUrl: string | undefined = cfg.ledger.url;
+  if (resolvedUrl.startsWith('env:')) resolvedUrl = env[resolvedUrl.slice(4)];
+  if (cfg.ledger.store === 'postgres' && !resolvedUrl) {
+    throw new ConfigError(`invalid config (${source}):\n  ledger.url: no Postgres URL (${cfg.ledger.url} is not set)`);
+  }
+  return {
+    server: cfg.server,
+    retries: cfg.retries,
+    circuitBreaker: cfg.circuitBreaker,
+    providers,
+    deployments,
+    aliases,
+    baselines,
+    pricing: cfg.pricing,
+    ledger: { ...cfg.ledger, resolvedUrl },
+    source,
+  };
 }
 
 /** Load from a file (YAML or JSON) or, with no path, from defaults and the environment. */

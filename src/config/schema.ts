@@ -69,6 +69,66 @@ export const ModelAliasSchema = z
   .object({
     /** Deployment names (or `provider/model`) tried in order: the first is primary, the rest are fallbacks. */
     deployments: z.array(z.string().min(1)).min(1),
+    /** Model whose price is the baseline for savings on this alias (default: none, i.e. the served model). */
+    baseline: z.string().min(1).optional(),
+  })
+  .strict();
+
+const usdPerMtok = z.number().nonnegative();
+
+export const PriceOverrideSchema = z
+  .object({
+    /** $ per million tokens. */
+    input: usdPerMtok.optional(),
+    output: usdPerMtok.optional(),
+    cacheRead: usdPerMtok.optional(),
+    cacheWrite5m: usdPerMtok.optional(),
+    cacheWrite1h: usdPerMtok.optional(),
+    reasoning: usdPerMtok.optional(),
+    batchInput: usdPerMtok.optional(),
+    batchOutput: usdPerMtok.optional(),
+    /** Self-hosted: price tokens from what the GPUs cost per hour. */
+    selfHosted: z
+      .object({
+        usdPerGpuHour: z.number().positive(),
+        gpus: z.number().int().positive().default(1),
+        outputTokensPerSec: z.number().positive(),
+        inputTokensPerSec: z.number().positive(),
+        /** Share of the hour the GPUs do useful work (0..1]. */
+        utilization: z.number().gt(0).max(1).default(1),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((o) => o.selfHosted !== undefined || (o.input !== undefined && o.output !== undefined), {
+    message: 'give input and output ($ per million tokens), or selfHosted',
+  });
+
+export const PricingSchema = z
+  .object({
+    /** Per-model price overrides and custom models, by model name. */
+    models: z.record(z.string(), PriceOverrideSchema).default({}),
+    /** Baseline model for savings when the requested name is not a priced model (e.g. an alias without `baseline`). */
+    baselineModel: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const LedgerSchema = z
+  .object({
+    store: z.enum(['sqlite', 'postgres', 'memory']).default('sqlite'),
+    /** SQLite file. */
+    path: z.string().min(1).default('.costgate/ledger.db'),
+    /** Postgres connection string, or the name of an env var holding it with `env:NAME` (default env:DATABASE_URL). */
+    url: z.string().min(1).default('env:DATABASE_URL'),
+    /** Postgres schema for costgate's tables. */
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _').default('costgate'),
+    /** Batch window: rows are written in one transaction at least this often. */
+    flushIntervalMs: z.number().int().min(1).max(60_000).default(5),
+    /** ... or as soon as this many rows are queued. */
+    batchSize: z.number().int().min(1).max(100_000).default(500),
+    /** `sync`: a non-streaming response is sent only after its ledger row is committed (0 rows lost on crash). */
+    durability: z.enum(['batched', 'sync']).default('batched'),
   })
   .strict();
 
@@ -116,6 +176,8 @@ export const ConfigSchema = z
     models: z.record(z.string(), ModelAliasSchema).default({}),
     retries: RetrySchema.default(RetrySchema.parse({})),
     circuitBreaker: CircuitBreakerSchema.default(CircuitBreakerSchema.parse({})),
+    pricing: PricingSchema.default(PricingSchema.parse({})),
+    ledger: LedgerSchema.default(LedgerSchema.parse({})),
   })
   .strict();
 
@@ -123,3 +185,5 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type ProviderConfig = z.infer<typeof ProviderSchema>;
 export type SimulatorOptions = z.infer<typeof SimulatorOptionsSchema>;
 export type Timeouts = z.infer<typeof TimeoutsSchema>;
+export type PriceOverride = z.infer<typeof PriceOverrideSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;

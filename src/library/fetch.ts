@@ -8,14 +8,17 @@
 import type { Gateway } from '../gateway.js';
 import { routeRequest } from '../server/routes.js';
 
+const NULL_BODY = new Set([101, 204, 205, 304]);
+
 export function createFetch(gw: Gateway): typeof globalThis.fetch {
   return async function costgateFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    const req = input instanceof Request ? input : new Request(input, init);
+    // As with fetch, `init` overrides a Request's own fields; `duplex` is what Node requires for a streamed body.
+    const req = new Request(input, init?.body instanceof ReadableStream ? ({ ...init, duplex: 'half' } as RequestInit) : init);
     const url = new URL(req.url);
     const headers: Record<string, string> = {};
     req.headers.forEach((v, k) => (headers[k] = v));
     const raw = req.method === 'GET' || req.method === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await req.arrayBuffer());
-    const out = await routeRequest(gw, { method: req.method, path: url.pathname, headers, raw, signal: init?.signal ?? req.signal });
+    const out = await routeRequest(gw, { method: req.method, path: url.pathname, query: url.searchParams, headers, raw, signal: req.signal });
     if (out.stream) {
       const it = out.stream[Symbol.asyncIterator]();
       const enc = new TextEncoder();
@@ -31,6 +34,8 @@ export function createFetch(gw: Gateway): typeof globalThis.fetch {
       });
       return new Response(body, { status: out.status, headers: out.headers });
     }
-    return new Response((out.body ?? null) as BodyInit | null, { status: out.status, headers: out.headers });
+    // Statuses that forbid a body make the Response constructor throw if given even an empty one.
+    const body = NULL_BODY.has(out.status) ? null : ((out.body ?? null) as BodyInit | null);
+    return new Response(body, { status: out.status, headers: out.headers });
   };
 }

@@ -28,6 +28,8 @@ export interface GatewayResponse {
   headers: Record<string, string>;
   body?: string | Uint8Array;
   stream?: AsyncIterable<string | Uint8Array>;
+  /** For streams: HTTP trailers computed after the last chunk (e.g. the call's cost, known only at the end). */
+  trailers?: () => Record<string, string>;
 }
 
 export type Priority = 'critical' | 'important' | 'optional';
@@ -84,6 +86,10 @@ export interface Outcome {
   streamed: boolean;
   /** The client disconnected before the end. */
   clientAborted?: boolean;
+  /** How a response cache served it (the cache issue fills this); a hit costs nothing upstream. */
+  cacheStatus?: 'miss' | 'exact' | 'semantic' | 'dedup';
+  /** Priced at Batch API rates. */
+  batch?: boolean;
 }
 
 export interface Ctx {
@@ -110,12 +116,15 @@ export interface Ctx {
   readonly settled: Promise<Outcome>;
   settle(o: Outcome): void;
   readonly isSettled: boolean;
+  /** The outcome, once settled (synchronously readable, e.g. to put the cost in response headers). */
+  readonly outcome: Outcome | undefined;
 }
 
 export function createCtx(req: GatewayRequest, body: Json, id: string): Ctx {
   let resolve!: (o: Outcome) => void;
   const settled = new Promise<Outcome>((r) => (resolve = r));
   let done = false;
+  let outcome: Outcome | undefined;
   const endpoint = req.endpoint;
   const stream = endpoint !== 'embeddings' && body.stream === true;
   return {
@@ -137,10 +146,14 @@ export function createCtx(req: GatewayRequest, body: Json, id: string): Ctx {
     settle(o) {
       if (done) return;
       done = true;
+      outcome = o;
       resolve(o);
     },
     get isSettled() {
       return done;
+    },
+    get outcome() {
+      return outcome;
     },
   };
 }

@@ -30,10 +30,12 @@ export interface RequestRecord {
   routeDecision?: string;
   routeReason?: string;
   clientAborted: boolean;
+  cacheStatus?: 'miss' | 'exact' | 'semantic' | 'dedup';
+  batch?: boolean;
   attempts: AttemptRecord[];
 }
 
-export type RecordSink = (rec: RequestRecord) => void;
+export type RecordSink = (rec: RequestRecord, priced: import('../pricing/pricer.js').Priced) => void;
 
 export function buildRecord(ctx: Ctx, o: Outcome): RequestRecord {
   return {
@@ -61,6 +63,8 @@ export function buildRecord(ctx: Ctx, o: Outcome): RequestRecord {
     routeDecision: ctx.route?.decision,
     routeReason: ctx.route?.reason,
     clientAborted: o.clientAborted ?? false,
+    cacheStatus: o.cacheStatus,
+    batch: o.batch,
     attempts: ctx.attempts,
   };
 }

@@ -65,7 +65,10 @@ async function writeResponse(res: ServerResponse, out: GatewayResponse): Promise
   } finally {
     // A client that went away ends the upstream read too (the generator's finally releases it).
     await it.return?.();
-    if (!res.destroyed) res.end();
+    if (!res.destroyed) {
+      if (out.trailers) res.addTrailers(out.trailers());
+      res.end();
+    }
   }
 }
 
@@ -80,12 +83,14 @@ export async function startHttpServer(gw: Gateway, opts: { host?: string; port?:
       res.on('close', () => {
         if (!res.writableFinished) ac.abort(new Error('client closed the connection'));
       });
-      const path = (req.url ?? '/').split('?')[0]!;
+      const qi = (req.url ?? '/').indexOf('?');
+      const path = qi === -1 ? req.url ?? '/' : req.url!.slice(0, qi);
+      const query = qi === -1 ? undefined : new URLSearchParams(req.url!.slice(qi + 1));
       const format = path === '/v1/messages' ? 'anthropic' : 'openai';
       try {
         if (closing) res.setHeader('connection', 'close');
         const raw = req.method === 'GET' || req.method === 'HEAD' ? Buffer.alloc(0) : await readBody(req, cfg.maxBodyBytes);
-        const out = await routeRequest(gw, { method: req.method ?? 'GET', path, headers: req.headers as Record<string, string>, raw, signal: ac.signal });
+        const out = await routeRequest(gw, { method: req.method ?? 'GET', path, query, headers: req.headers as Record<string, string>, raw, signal: ac.signal });
         await writeResponse(res, out);
       } catch (e) {
         if (res.headersSent) return void res.destroy();

@@ -5,10 +5,12 @@
 import type { Gateway } from '../gateway.js';
 import type { Endpoint, GatewayResponse } from '../pipeline/ctx.js';
 import { GatewayError, renderError, type WireFormat } from '../pipeline/errors.js';
+import { adminRoute } from './admin-routes.js';
 
 export interface RawRequest {
   method: string;
   path: string;
+  query?: URLSearchParams;
   headers: Record<string, string | undefined>;
   raw: Buffer;
   signal?: AbortSignal;
@@ -72,7 +74,10 @@ export async function routeRequest(gw: Gateway, r: RawRequest): Promise<GatewayR
       return json(200, found);
     }
     if (path === '/healthz' || path === '/health') return json(200, { status: 'ok', inFlight: gw.inFlight() });
-    if (path === '/v1/costgate/requests' && r.method === 'GET') return json(200, { object: 'list', data: gw.recent().reverse() });
+    if (path.startsWith('/v1/costgate/')) {
+      const out = await adminRoute(gw, r.method, path, r.query ?? new URLSearchParams());
+      if (out) return out;
+    }
     throw new GatewayError('not_found', `Unknown endpoint ${r.method} ${path}`);
   } catch (e) {
     if (e instanceof GatewayError) return errorResponse(e, format);

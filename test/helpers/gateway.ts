@@ -15,7 +15,12 @@ export interface TestGateway {
 
 export async function startTestGateway(options: GatewayOptions = {}): Promise<TestGateway> {
   const records: RequestRecord[] = [];
-  const gw = await createGateway({ env: {}, ...options, sinks: [(r) => records.push(r), ...(options.sinks ?? [])] });
+  // Tests get a private in-memory ledger unless they ask for another.
+  let config = options.config ?? { ledger: { store: 'memory' } };
+  if (typeof config === 'object' && !((config as { providers?: unknown }).providers instanceof Map) && !('ledger' in config)) {
+    config = { ...config, ledger: { store: 'memory' } } as typeof config;
+  }
+  const gw = await createGateway({ env: {}, ...options, config, sinks: [(r) => records.push(r), ...(options.sinks ?? [])] });
   const http = await startHttpServer(gw, { host: '127.0.0.1', port: 0 });
   return {
     gw,

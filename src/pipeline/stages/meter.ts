@@ -1,37 +1,83 @@
 /**
  * meter: the outermost stage, so it sees every outcome — success, stream end, client abort, and errors thrown by
- * any inner stage (budget rejections, validation, upstream failures). Records are written when the request has
- * settled, which for a stream is after its last byte: the response is never held up by metering.
+ * any inner stage (budget rejections, validation, upstream failures). Each request is priced once, when it has
+ * settled (for a stream, after its last byte): the response is never held up by metering. Non-streaming responses
+ * carry `x-costgate-cost-usd` / `x-costgate-saved-usd` headers; streams carry them as HTTP trailers.
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Stage } from '../compose.js';
-import { elapsed } from '../ctx.js';
+import { elapsed, type Ctx } from '../ctx.js';
 import { toGatewayError } from '../errors.js';
 import { buildRecord, type RecordSink, type RequestRecord } from '../record.js';
+import type { Pricer, Priced } from '../../pricing/pricer.js';
+import { microsToUsd } from '../../pricing/decimal.js';
 
 const requestChannel = channel('costgate:request');
 
 export interface MeterOptions {
+  pricer: Pricer;
   sinks: RecordSink[];
   /** Called when a sink throws: metering must never break a response. */
   onSinkError?: (e: unknown, rec: RequestRecord) => void;
 }
 
+const COST_HEADERS = 'x-costgate-cost-usd, x-costgate-saved-usd';
+
+function costHeaders(p: Priced): Record<string, string> {
+  return { 'x-costgate-cost-usd': microsToUsd(p.costMicros), 'x-costgate-saved-usd': microsToUsd(p.baselineCostMicros - p.costMicros) };
+}
+
+/** Opt-in (`x-costgate-include-cost: true`): a `costgate` object in the JSON body. Off by default so strict parsers never see it. */
+function withExtension(body: string | Uint8Array, ctx: Ctx, p: Priced): string | Uint8Array {
+  try {
+    const j = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
+    j.costgate = {
+      request_id: ctx.id,
+      cost_usd: microsToUsd(p.costMicros),
+      saved_usd: microsToUsd(p.baselineCostMicros - p.costMicros),
+      baseline_model: p.baselineModel,
+      price_source: p.priceSource,
+    };
+    return JSON.stringify(j);
+  } catch {
+    return body;
+  }
+}
+
 export const meter = (o: MeterOptions): Stage =>
   async function meter(ctx, next) {
-    ctx.settled.then((outcome) => {
-      const rec = buildRecord(ctx, outcome);
+    let priced: Priced | undefined;
+    const finish = (): Priced => {
+      if (priced) return priced;
+      const rec = buildRecord(ctx, ctx.outcome!);
+      try {
+        priced = o.pricer.price(rec);
+      } catch (e) {
+        o.onSinkError?.(e, rec);
+        priced = { costMicros: 0, baselineModel: null, baselineCostMicros: 0, priceSource: 'pricing-error', attemptCosts: rec.attempts.map(() => 0) };
+      }
       for (const sink of o.sinks) {
         try {
-          sink(rec);
+          sink(rec, priced);
         } catch (e) {
           o.onSinkError?.(e, rec);
         }
       }
-      if (requestChannel.hasSubscribers) requestChannel.publish(rec);
-    });
+      if (requestChannel.hasSubscribers) requestChannel.publish({ record: rec, priced });
+      return priced;
+    };
+    ctx.settled.then(finish);
     try {
-      return await next();
+      const res = await next();
+      if (ctx.outcome) {
+        const p = finish();
+        Object.assign(res.headers, costHeaders(p));
+        if (res.body !== undefined && ctx.req.headers['x-costgate-include-cost'] === 'true') res.body = withExtension(res.body, ctx, p);
+      } else if (res.stream) {
+        res.headers.trailer = COST_HEADERS;
+        res.trailers = () => (ctx.outcome ? costHeaders(finish()) : {});
+      }
+      return res;
     } catch (e) {
       const err = toGatewayError(e);
       const a = ctx.attempts[ctx.attempts.length - 1];

@@ -1,0 +1,90 @@
+/** `costgate report [summary|pareto|monthly]`: cost reports read straight from the ledger the config names. */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { openLedgerStore } from '../stores/ledger/index.js';
+import { filterFrom } from '../observability/reports/params.js';
+import { summarize, pareto, callPareto, parseGroupBy } from '../observability/reports/summary.js';
+import { summaryTable, summaryCsv, summaryJson, usd, table } from '../observability/reports/format.js';
+import { monthlyReport } from '../observability/reports/monthly.js';
+import { PriceCatalog } from '../pricing/catalog.js';
+import { Pricer } from '../pricing/pricer.js';
+
+interface ReportOptions {
+  config?: string;
+  since?: string;
+  until?: string;
+  by?: string;
+  feature?: string;
+  user?: string;
+  team?: string;
+  key?: string;
+  model?: string;
+  provider?: string;
+  status?: string;
+  json?: boolean;
+  csv?: boolean;
+  month?: string;
+  out?: string;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+export async function runReport(kind: string, o: ReportOptions, print: (s: string) => void = console.log): Promise<void> {
+  const config = loadConfig(o.config);
+  const store = await openLedgerStore(config.ledger);
+  try {
+    const filter = filterFrom({ since: o.since, until: o.until, feature: o.feature, user: o.user, team: o.team, key: o.key, model: o.model, provider: o.provider, status: o.status });
+    if (kind === 'summary') {
+      const s = await summarize(store, filter, parseGroupBy(o.by));
+      print(o.json ? JSON.stringify(summaryJson(s), null, 2) : o.csv ? summaryCsv(s) : summaryTable(s));
+    } else if (kind === 'pareto') {
+      const by = parseGroupBy(o.by ?? 'feature')[0] ?? 'feature';
+      const g = await pareto(store, filter, by);
+      const c = await callPareto(store, filter);
+      if (o.json) return print(JSON.stringify({ groups: g, calls: c }, null, 2));
+      print(`Top 20% of calls (${Math.ceil(c.calls * 0.2)} of ${c.calls}) drive ${pct(c.costShareOfTop20)} of cost; ${c.callsFor80} calls (${pct(c.calls ? c.callsFor80 / c.calls : 0)}) make up 80%.`);
+      print(`Top 20% of ${by} values drive ${pct(g.costShareOfTop20)} of cost; ${g.groupsFor80} of ${g.groups} ${by} values make up 80%.\n`);
+      print(table([by, 'cost', 'share', 'cumulative', 'requests'], g.rows.map((r) => [r.group[by] ?? '(none)', usd(r.costMicros), pct(r.costShare), pct(r.cumulativeShare), String(r.requests)])));
+    } else if (kind === 'monthly') {
+      const catalog = new PriceCatalog(config.pricing.models);
+      const pricer = new Pricer({ catalog, providerType: (n) => (n ? config.providers.get(n)?.type : undefined), aliasBaseline: (a) => config.baselines.get(a), defaultBaseline: config.pricing.baselineModel });
+      const md = await monthlyReport(store, pricer, o.month);
+      if (o.out) {
+        writeFileSync(o.out, md);
+        print(`wrote ${o.out}`);
+      } else print(md);
+    } else throw new Error(`unknown report '${kind}' (summary, pareto, monthly)`);
+  } finally {
+    await store.close();
+  }
+}
+
+export function addReportCommand(program: Command, fail: (e: unknown) => never): void {
+  program
+    .command('report')
+    .description('cost reports from the ledger: summary (default), pareto, monthly')
+    .argument('[kind]', 'summary | pareto | monthly', 'summary')
+    .option('-c, --config <file>', 'config file (names the ledger store)', process.env.COSTGATE_CONFIG)
+    .option('--since <when>', 'start: 7d, 24h, 30m, ISO date, epoch ms', '30d')
+    .option('--until <when>', 'end (exclusive)')
+    .option('--by <keys>', 'group by: feature,model,provider,user,team,key,day,hour,month,requested_model,endpoint')
+    .option('--feature <name>')
+    .option('--user <id>')
+    .option('--team <name>')
+    .option('--key <id>', 'API key id')
+    .option('--model <name>')
+    .option('--provider <name>')
+    .option('--status <ok|error>')
+    .option('--json', 'JSON output')
+    .option('--csv', 'CSV output')
+    .option('--month <YYYY-MM>', 'monthly: which month (default: this month)')
+    .option('--out <file>', 'monthly: write the Markdown to a file')
+    .action(async (kind: string, o: ReportOptions) => {
+      try {
+        await runReport(kind, o);
+      } catch (e) {
+        fail(e);
+      }
+    });
+}

@@ -1,0 +1,109 @@
+/**
+ * `costgate report monthly`: a Markdown monthly cost review — cost by feature and by model with growth against the
+ * previous month, cache hit rates, token waste (output-length drift per feature) and the top savings
+ * opportunities, each with the arithmetic behind its estimate so a reader can check it.
+ */
+import type { LedgerStore } from '../../stores/ledger/types.js';
+import type { Pricer } from '../../pricing/pricer.js';
+import { summarize, type SummaryRow } from './summary.js';
+import { monthRange } from './time.js';
+import { usd } from './format.js';
+import { emptyUsage } from '../../providers/usage.js';
+
+/** Smaller sibling of a flagship model, for the routing opportunity. */
+const CHEAPER: [RegExp, string][] = [
+  [/^gpt-4o(?!-mini)/, 'gpt-4o-mini'],
+  [/^gpt-4\.1$/, 'gpt-4.1-mini'],
+  [/^gpt-4-/, 'gpt-4o-mini'],
+  [/^claude-opus/, 'claude-sonnet-4-5'],
+  [/^claude-sonnet/, 'claude-haiku-4-5'],
+  [/^o[34]-?(?!mini)/, 'o4-mini'],
+];
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const growth = (now: number, prev: number) => (prev === 0 ? (now === 0 ? '—' : 'new') : `${now >= prev ? '+' : ''}${(((now - prev) / prev) * 100).toFixed(1)}%`);
+
+function mdTable(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+interface Opportunity {
+  title: string;
+  savingMicros: number;
+  how: string;
+}
+
+function unitCost(pricer: Pricer, model: string, input: number, output: number): number {
+  return pricer.cost({ ...emptyUsage(), inputTokens: input, outputTokens: output }, model)?.micros ?? 0;
+}
+
+function opportunities(byFeatureModel: SummaryRow[], pricer: Pricer): Opportunity[] {
+  const out: Opportunity[] = [];
+  for (const r of byFeatureModel) {
+    const model = r.group.model;
+    if (!model || r.requests === 0 || r.costMicros === 0) continue;
+    const feature = r.group.feature ?? '(none)';
+    const cheap = CHEAPER.find(([re]) => re.test(model))?.[1];
+    if (cheap) {
+      const now = unitCost(pricer, model, r.inputTokens, r.outputTokens);
+      const alt = unitCost(pricer, cheap, r.inputTokens, r.outputTokens);
+      if (now > 0 && alt < now) {
+        const saving = Math.round(((r.costMicros * (now - alt)) / now) * 0.5);
+        out.push({ title: `Route half of ${feature}'s ${model} calls to ${cheap}`, savingMicros: saving, how: `${usd(r.costMicros)} × (1 − ${usd(alt)}/${usd(now)}) × 50 % routable` });
+      }
+    }
+    const avgIn = r.inputTokens / r.requests;
+    const cachedShare = r.inputTokens ? r.cachedTokens / r.inputTokens : 0;
+    const rates = pricer.rates(model);
+    if (avgIn >= 1024 && cachedShare < 0.5 && rates?.cacheRead !== undefined) {
+      const freshCost = unitCost(pricer, model, r.inputTokens - r.cachedTokens, 0);
+      const saving = Math.round(freshCost * 0.5 * 0.9);
+      out.push({ title: `Prompt caching for ${feature} on ${model} (avg input ${Math.round(avgIn)} tokens, ${pct(cachedShare)} cached)`, savingMicros: saving, how: `uncached input ${usd(freshCost)} × 50 % reusable prefix × 90 % read discount` });
+    }
+  }
+  return out.sort((a, b) => b.savingMicros - a.savingMicros).slice(0, 5);
+}
+
+export async function monthlyReport(store: LedgerStore, pricer: Pricer, month?: string, now = new Date()): Promise<string> {
+  const cur = monthRange(month, now);
+  const prevStart = new Date(cur.start);
+  prevStart.setUTCMonth(prevStart.getUTCMonth() - 1);
+  const prev = monthRange(`${prevStart.getUTCFullYear()}-${String(prevStart.getUTCMonth() + 1).padStart(2, '0')}`);
+  const f = { since: cur.start, until: cur.end };
+  const pf = { since: prev.start, until: prev.end };
+  const [byFeature, byModel, prevFeature, prevModel, byFM] = await Promise.all([
+    summarize(store, f, ['feature']),
+    summarize(store, f, ['model']),
+    summarize(store, pf, ['feature']),
+    summarize(store, pf, ['model']),
+    summarize(store, f, ['feature', 'model']),
+  ]);
+  const prevOf = (rows: SummaryRow[], key: string, v: string | null) => rows.find((r) => r.group[key] === v);
+  const t = byFeature.total;
+  const lines: string[] = [];
+  lines.push(`# costgate monthly cost review — ${cur.label}`, '');
+  lines.push(`Total spend **${usd(t.costMicros)}** over ${t.requests.toLocaleString('en-US')} requests (${growth(t.costMicros, prevFeature.total.costMicros)} vs ${prev.label}: ${usd(prevFeature.total.costMicros)}).`);
+  lines.push(`Saved vs baseline: **${usd(t.savedMicros)}** (baseline ${usd(t.baselineCostMicros)}). Cache hit rate ${pct(t.cacheHitRate)}; error rate ${pct(t.errorRate)}.`, '');
+  lines.push('## Cost by feature', '');
+  lines.push(mdTable(['feature', 'requests', 'cost', 'share', `vs ${prev.label}`, 'cache hit', 'avg output tok'], byFeature.rows.map((r) => {
+    const p = prevOf(prevFeature.rows, 'feature', r.group.feature ?? null);
+    return [r.group.feature ?? '(none)', String(r.requests), usd(r.costMicros), pct(r.costShare), growth(r.costMicros, p?.costMicros ?? 0), pct(r.cacheHitRate), r.avgOutputTokens.toFixed(1)];
+  })), '');
+  lines.push('## Cost by model', '');
+  lines.push(mdTable(['model', 'requests', 'cost', 'share', `vs ${prev.label}`], byModel.rows.map((r) => {
+    const p = prevOf(prevModel.rows, 'model', r.group.model ?? null);
+    return [r.group.model ?? '(none)', String(r.requests), usd(r.costMicros), pct(r.costShare), growth(r.costMicros, p?.costMicros ?? 0)];
+  })), '');
+  lines.push('## Token waste: output-length drift', '');
+  const drift = byFeature.rows
+    .map((r) => ({ r, p: prevOf(prevFeature.rows, 'feature', r.group.feature ?? null) }))
+    .filter((x) => x.p && x.p.avgOutputTokens > 0)
+    .map((x) => ({ feature: x.r.group.feature ?? '(none)', now: x.r.avgOutputTokens, before: x.p!.avgOutputTokens, change: x.r.avgOutputTokens / x.p!.avgOutputTokens - 1 }));
+  lines.push(drift.length
+    ? mdTable(['feature', `avg output ${prev.label}`, `avg output ${cur.label}`, 'change'], drift.map((d) => [d.feature, d.before.toFixed(1), d.now.toFixed(1), `${d.change >= 0 ? '+' : ''}${(d.change * 100).toFixed(1)}%`]))
+    : `No feature has traffic in both ${prev.label} and ${cur.label}.`, '');
+  lines.push('## Top savings opportunities', '');
+  const ops = opportunities(byFM.rows, pricer);
+  lines.push(ops.length ? mdTable(['opportunity', 'est. monthly saving', 'how estimated'], ops.map((o) => [o.title, usd(o.savingMicros), o.how])) : 'None found this month.', '');
+  return lines.join('\n');
+}

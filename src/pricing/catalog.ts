@@ -1,0 +1,156 @@
+/**
+ * The price catalog: config overrides and custom models first (including self-hosted models priced from GPU-hours),
+ * then Pydantic's genai-prices catalog (`@pydantic/genai-prices`, MIT, bundled data), with batch rates from LiteLLM's
+ * catalog (data/litellm-prices, MIT) because genai-prices does not model batch discounts; where neither has a batch
+ * rate, OpenAI and Anthropic models get their documented 50 %.
+ * Date-conditional prices (price changes, off-peak windows) resolve against the call's own timestamp.
+ */
+import { calcPrice, type ModelInfo, type ModelPrice } from '@pydantic/genai-prices';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { rateFrom, scaleRate, type ModelRates, type Rate } from './rates.js';
+import { toScaled } from './decimal.js';
+
+/** Config: $ per million tokens, or a self-hosted deployment's GPU cost. */
+export interface PriceOverride {
+  input?: number;
+  output?: number;
+  cacheRead?: number;
+  cacheWrite5m?: number;
+  cacheWrite1h?: number;
+  reasoning?: number;
+  batchInput?: number;
+  batchOutput?: number;
+  selfHosted?: { usdPerGpuHour: number; gpus: number; outputTokensPerSec: number; inputTokensPerSec: number; utilization: number };
+}
+
+type LiteEntry = Record<string, number | string>;
+
+const LITELLM_PATH = fileURLToPath(new URL('../../../data/litellm-prices/prices-subset.json', import.meta.url));
+let litellm: Record<string, LiteEntry> | undefined;
+
+export function litellmPrices(): Record<string, LiteEntry> {
+  if (!litellm) {
+    try {
+      litellm = (JSON.parse(readFileSync(LITELLM_PATH, 'utf8')) as { models: Record<string, LiteEntry> }).models;
+    } catch {
+      litellm = {};
+    }
+  }
+  return litellm;
+}
+
+/** genai-prices provider id for a model served by a provider of `providerType`. */
+export function catalogProvider(providerType: string | undefined, model: string): string | undefined {
+  if (providerType === 'openai') return 'openai';
+  if (providerType === 'anthropic') return 'anthropic';
+  if (providerType === 'gemini') return 'google';
+  if (model.startsWith('claude')) return 'anthropic';
+  if (model.startsWith('gemini') || model.startsWith('gemma')) return 'google';
+  if (/^(gpt-|o\d|text-embedding|chatgpt|davinci|babbage)/.test(model)) return 'openai';
+  return undefined;
+}
+
+/** Resolve genai-prices' conditional price list for a timestamp (the last matching constraint wins). */
+function activePrices(info: ModelInfo, at: Date): ModelPrice {
+  if (!Array.isArray(info.prices)) return info.prices;
+  const secs = at.getUTCHours() * 3600 + at.getUTCMinutes() * 60 + at.getUTCSeconds();
+  const tod = (s: string) => {
+    const [h, m, sec] = s.replace(/Z|[+-]\d\d:?\d\d$/, '').split(':').map(Number);
+    return (h ?? 0) * 3600 + (m ?? 0) * 60 + (sec ?? 0);
+  };
+  for (let i = info.prices.length - 1; i >= 0; i--) {
+    const p = info.prices[i]!;
+    const c = p.constraint as { type?: string; start_date?: string; start_time?: string; end_time?: string } | undefined;
+    if (!c) return p.prices;
+    if (c.type === 'start_date' || c.start_date) {
+      if (at >= new Date(c.start_date!)) return p.prices;
+    } else if (c.start_time && c.end_time) {
+      const s = tod(c.start_time);
+      const e = tod(c.end_time);
+      if (e < s ? secs >= s || secs < e : secs >= s && secs < e) return p.prices;
+    }
+  }
+  return info.prices[0]!.prices;
+}
+
+function litellmBatch(model: string): { input?: Rate; output?: Rate } {
+  const e = litellmPrices()[model];
+  if (!e) return {};
+  // LiteLLM prices are $ per token; ×10^6 gives $ per million tokens = µ$ per token, our rate unit.
+  const r = (k: string) => (typeof e[k] === 'number' ? toScaledRate(e[k] as number) : undefined);
+  return { input: r('input_cost_per_token_batches'), output: r('output_cost_per_token_batches') };
+}
+
+const toScaledRate = (perToken: number): Rate => toScaled(perToken, 6);
+
+function fromOverride(model: string, o: PriceOverride): ModelRates {
+  if (o.selfHosted) {
+    const s = o.selfHosted;
+    // $/hour ÷ (tokens/s × 3600 × utilization) = $ per token; ×10^6 → $ per Mtok. Rounded to 12 decimals of µ$.
+    const perM = (tps: number) => Math.round(((s.usdPerGpuHour * s.gpus) / (tps * 3600 * s.utilization)) * 1e6 * 1e9) / 1e9;
+    return { source: 'config:self-hosted', model, input: toScaled(perM(s.inputTokensPerSec)), output: toScaled(perM(s.outputTokensPerSec)) };
+  }
+  const r = (v: number | undefined) => (v === undefined ? undefined : toScaled(v));
+  return {
+    source: 'config',
+    model,
+    input: toScaled(o.input ?? 0),
+    output: toScaled(o.output ?? 0),
+    cacheRead: r(o.cacheRead),
+    cacheWrite5m: r(o.cacheWrite5m),
+    cacheWrite1h: r(o.cacheWrite1h),
+    reasoning: r(o.reasoning),
+    batchInput: r(o.batchInput),
+    batchOutput: r(o.batchOutput),
+  };
+}
+
+export class PriceCatalog {
+  private readonly infoCache = new Map<string, { info: ModelInfo; providerId: string } | null>();
+
+  constructor(private readonly overrides: Record<string, PriceOverride> = {}) {}
+
+  private lookup(providerId: string | undefined, model: string): { info: ModelInfo; providerId: string } | null {
+    const key = `${providerId ?? ''}:${model}`;
+    let v = this.infoCache.get(key);
+    if (v === undefined) {
+      let r = null;
+      try {
+        r = calcPrice({ input_tokens: 1, output_tokens: 1 }, model, providerId ? { providerId } : {});
+        if (!r && providerId) r = calcPrice({ input_tokens: 1, output_tokens: 1 }, model);
+      } catch {
+        r = null;
+      }
+      v = r ? { info: r.model, providerId: r.provider.id } : null;
+      if (this.infoCache.size < 5000) this.infoCache.set(key, v);
+    }
+    return v;
+  }
+
+  /** Rates for a model at a moment; undefined when no catalog knows the model. */
+  rates(model: string, providerType?: string, at: Date = new Date()): ModelRates | undefined {
+    const o = this.overrides[model];
+    if (o) return fromOverride(model, o);
+    const found = this.lookup(catalogProvider(providerType, model), model);
+    if (!found) return undefined;
+    const p = activePrices(found.info, at) as Record<string, any>;
+    const input = rateFrom(p.input_mtok) ?? 0n;
+    const output = rateFrom(p.output_mtok) ?? 0n;
+    const lb = litellmBatch(found.info.id) ?? {};
+    const lbm = lb.input ? lb : litellmBatch(model);
+    const halfPrice = found.providerId === 'openai' || found.providerId === 'anthropic';
+    return {
+      source: `genai-prices:${found.providerId}/${found.info.id}`,
+      model: found.info.id,
+      input,
+      output,
+      cacheRead: rateFrom(p.cache_read_mtok),
+      cacheWrite5m: rateFrom(p.cache_write_5m_mtok ?? p.cache_write_mtok),
+      cacheWrite1h: rateFrom(p.cache_write_1h_mtok),
+      reasoning: rateFrom(p.output_reasoning_mtok),
+      batchInput: lbm.input ?? (halfPrice ? scaleRate(input, 1n, 2n) : undefined),
+      batchOutput: lbm.output ?? (halfPrice ? scaleRate(output, 1n, 2n) : undefined),
+    };
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Exact decimal rates. Catalog prices arrive as JS numbers (0.15, 3.75, 1.25e-7); their shortest round-trip
+ * string is the decimal the catalog author wrote, so rates are parsed from that string into integers scaled by
+ * 10^RATE_DECIMALS and all cost arithmetic is BigInt: no float ever touches money.
+ */
+
+/** Rates are µ$ per token (= $ per million tokens) scaled by 10^12. */
+export const RATE_DECIMALS = 12;
+const SCALE = 10n ** BigInt(RATE_DECIMALS);
+
+/** A decimal string or number → integer scaled by 10^RATE_DECIMALS (exact; throws if finer than 10^-12). */
+export function toScaled(v: number | string, shift = 0): bigint {
+  const s = typeof v === 'number' ? numberToDecimal(v) : v.trim();
+  const m = /^(-?)(\d*)(?:\.(\d*))?(?:e([+-]?\d+))?$/i.exec(s);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) throw new Error(`not a decimal number: ${s}`);
+  const digits = (m[2] ?? '') + (m[3] ?? '');
+  const exp = Number(m[4] ?? 0) - (m[3]?.length ?? 0) + RATE_DECIMALS + shift;
+  let n = BigInt(digits || '0');
+  if (exp >= 0) n *= 10n ** BigInt(exp);
+  else {
+    const d = 10n ** BigInt(-exp);
+    if (n % d !== 0n) throw new Error(`rate ${s} has more than ${RATE_DECIMALS} decimals`);
+    n /= d;
+  }
+  return m[1] === '-' ? -n : n;
+}
+
+function numberToDecimal(v: number): string {
+  if (!Number.isFinite(v)) throw new Error(`not a finite rate: ${v}`);
+  return String(v);
+}
+
+/** Round a value scaled by 10^RATE_DECIMALS to an integer, half to even (banker's rounding: no drift in sums). */
+export function roundScaled(n: bigint): bigint {
+  const neg = n < 0n;
+  const a = neg ? -n : n;
+  let q = a / SCALE;
+  const r = a % SCALE;
+  const twice = r * 2n;
+  if (twice > SCALE || (twice === SCALE && q % 2n === 1n)) q += 1n;
+  return neg ? -q : q;
+}
+
+/** Scaled rate → a plain decimal string (for display and reports). */
+export function scaledToString(n: bigint, decimals = RATE_DECIMALS): string {
+  const neg = n < 0n;
+  const a = neg ? -n : n;
+  const int = a / SCALE;
+  let frac = (a % SCALE).toString().padStart(RATE_DECIMALS, '0').slice(0, decimals).replace(/0+$/, '');
+  return `${neg ? '-' : ''}${int}${frac ? '.' + frac : ''}`;
+}
+
+/** Integer micro-dollars → "$"-less decimal dollars string, exact (e.g. 1234567 → "1.234567"). */
+export function microsToUsd(micros: number | bigint): string {
+  const n = BigInt(micros);
+  const neg = n < 0n;
+  const a = neg ? -n : n;
+  const frac = (a % 1_000_000n).toString().padStart(6, '0');
+  return `${neg ? '-' : ''}${a / 1_000_000n}.${frac}`;
+}

@@ -1,0 +1,63 @@
+/**
+ * Prices a finished request: its cost on the model that served it, and what the same usage would have cost on the
+ * baseline model (the model the client asked for, or the alias's configured baseline), so every row knows its savings.
+ * A response-cache hit costs nothing upstream; its baseline is the full price of the call it avoided.
+ */
+import type { RequestRecord } from '../pipeline/record.js';
+import type { Usage } from '../providers/usage.js';
+import { PriceCatalog } from './catalog.js';
+import { costOf } from './cost.js';
+import type { ModelRates } from './rates.js';
+
+export interface Priced {
+  costMicros: number;
+  baselineModel: string | null;
+  baselineCostMicros: number;
+  priceSource: string;
+  /** Cost of each upstream attempt, in order (failed attempts that reported no usage cost 0). */
+  attemptCosts: number[];
+}
+
+export interface PricerOptions {
+  catalog: PriceCatalog;
+  /** Provider name → provider type (to pick the right catalog provider). */
+  providerType: (name: string | undefined) => string | undefined;
+  /** Alias → baseline model. */
+  aliasBaseline: (alias: string) => string | undefined;
+  /** Fallback baseline when the requested name is not a priceable model. */
+  defaultBaseline?: string;
+}
+
+export class Pricer {
+  constructor(private readonly o: PricerOptions) {}
+
+  rates(model: string | undefined | null, provider?: string, at?: Date): ModelRates | undefined {
+    if (!model) return undefined;
+    return this.o.catalog.rates(model, this.o.providerType(provider), at);
+  }
+
+  cost(usage: Usage, model: string | undefined | null, provider?: string, at?: Date, batch = false): { micros: number; source: string } | undefined {
+    const r = this.rates(model, provider, at);
+    return r ? { micros: costOf(usage, r, { batch }).micros, source: r.source } : undefined;
+  }
+
+  price(rec: RequestRecord): Priced {
+    const at = new Date(rec.ts);
+    const usage = rec.usage;
+    const attemptCosts = rec.attempts.map((a) => (a.usage ? this.cost(a.usage, a.model, a.provider, at)?.micros ?? 0 : 0));
+    if (!usage) return { costMicros: 0, baselineModel: null, baselineCostMicros: 0, priceSource: 'no-usage', attemptCosts };
+    const served = this.cost(usage, rec.model, rec.provider, at, rec.batch === true);
+    const hit = rec.cacheStatus !== undefined && rec.cacheStatus !== 'miss';
+    const costMicros = hit ? 0 : served?.micros ?? 0;
+    let baselineModel: string | null | undefined = this.o.aliasBaseline(rec.requestedModel) ?? (this.rates(rec.requestedModel, undefined, at) ? rec.requestedModel : this.o.defaultBaseline);
+    let baselineCostMicros: number;
+    // The baseline is what this call would have cost without costgate: synchronous, uncached by the gateway.
+    const base = baselineModel ? this.cost(usage, baselineModel, undefined, at) : undefined;
+    if (base) baselineCostMicros = base.micros;
+    else {
+      baselineModel = rec.model ?? null;
+      baselineCostMicros = served?.micros ?? 0;
+    }
+    return { costMicros, baselineModel: baselineModel ?? null, baselineCostMicros, priceSource: hit ? `cache:${served?.source ?? 'unpriced'}` : served?.source ?? 'unpriced', attemptCosts };
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The `/v1/costgate/*` API: the ledger (requests, one request with its attempts) and cost reports.
+ * Money is returned both as integer µ$ and as exact decimal USD strings.
+ */
+import type { Gateway } from '../gateway.js';
+import type { GatewayResponse } from '../pipeline/ctx.js';
+import { GatewayError } from '../pipeline/errors.js';
+import { filterFrom, paramsOf } from '../observability/reports/params.js';
+import { summarize, pareto, callPareto, parseGroupBy } from '../observability/reports/summary.js';
+import { summaryJson } from '../observability/reports/format.js';
+import { monthlyReport } from '../observability/reports/monthly.js';
+import { microsToUsd } from '../pricing/decimal.js';
+import type { LedgerRow } from '../stores/ledger/types.js';
+
+const json = (status: number, body: unknown): GatewayResponse => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+const withUsd = (r: LedgerRow) => ({ ...r, costUsd: microsToUsd(r.costMicros), baselineCostUsd: microsToUsd(r.baselineCostMicros), savedUsd: microsToUsd(r.baselineCostMicros - r.costMicros) });
+
+export async function adminRoute(gw: Gateway, method: string, path: string, q: URLSearchParams): Promise<GatewayResponse | undefined> {
+  if (method !== 'GET') throw new GatewayError('method_not_allowed', `Method ${method} is not allowed on ${path}; use GET.`);
+  const p = paramsOf(q);
+  const store = gw.ledger.store;
+  if (path === '/v1/costgate/requests') {
+    const limit = p.limit === undefined ? 100 : Number(p.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new GatewayError('invalid_value', 'limit: an integer from 1 to 1000', { param: 'limit' });
+    await gw.ledger.writer.flushNow();
+    const page = await store.query({ ...filterFrom(p), limit, cursor: p.cursor });
+    return json(200, { object: 'list', data: page.rows.map(withUsd), next_cursor: page.nextCursor ?? null, has_more: page.nextCursor !== undefined });
+  }
+  const one = /^\/v1\/costgate\/requests\/([^/]+)$/.exec(path);
+  if (one) {
+    await gw.ledger.writer.flushNow();
+    const id = decodeURIComponent(one[1]!);
+    const { rows } = await store.query({ requestId: id, limit: 100 });
+    if (!rows.length) throw new GatewayError('not_found', `No ledger record for request '${id}'`);
+    const data = await Promise.all(rows.map(async (r) => ({ ...withUsd(r), attempts: await store.attempts(r.uid) })));
+    return json(200, { object: 'list', data });
+  }
+  if (path === '/v1/costgate/report') {
+    await gw.ledger.writer.flushNow();
+    return json(200, summaryJson(await summarize(store, filterFrom(p), parseGroupBy(p.by))));
+  }
+  if (path === '/v1/costgate/report/pareto') {
+    await gw.ledger.writer.flushNow();
+    const f = filterFrom(p);
+    const by = parseGroupBy(p.by ?? 'feature');
+    return json(200, { groups: await pareto(store, f, by[0] ?? 'feature'), calls: await callPareto(store, f) });
+  }
+  if (path === '/v1/costgate/report/monthly') {
+    await gw.ledger.writer.flushNow();
+    const md = await monthlyReport(store, gw.pricer, p.month);
+    return { status: 200, headers: { 'content-type': 'text/markdown; charset=utf-8' }, body: md };
+  }
+  return undefined;
+}

@@ -1,0 +1,142 @@
+/**
+ * SQL shared by the SQLite and Postgres ledgers: versioned migrations, and query/aggregate builders that differ only
+ * in placeholders and time bucketing.
+ */
+import type { LedgerFilter, GroupKey, LedgerRow, AttemptRow } from './types.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** Migration N brings the schema from version N-1 to N. Append only; never edit a shipped migration. */
+export function migrations(d: Dialect): string[] {
+  const big = d === 'postgres' ? 'BIGINT' : 'INTEGER';
+  const real = d === 'postgres' ? 'DOUBLE PRECISION' : 'REAL';
+  return [
+    `CREATE TABLE ledger_requests (
+      uid TEXT PRIMARY KEY, request_id TEXT NOT NULL, ts ${big} NOT NULL, endpoint TEXT NOT NULL, surface TEXT NOT NULL,
+      requested_model TEXT NOT NULL, model TEXT, provider TEXT, deployment TEXT, feature TEXT, user_id TEXT, team TEXT,
+      api_key_id TEXT, priority TEXT, stream SMALLINT NOT NULL, status INTEGER NOT NULL, error_type TEXT, error_message TEXT,
+      input_tokens ${big} NOT NULL, cache_read_tokens ${big} NOT NULL, cache_write_5m_tokens ${big} NOT NULL,
+      cache_write_1h_tokens ${big} NOT NULL, output_tokens ${big} NOT NULL, reasoning_tokens ${big} NOT NULL,
+      usage_estimated SMALLINT NOT NULL, cost_micros ${big} NOT NULL, baseline_model TEXT, baseline_cost_micros ${big} NOT NULL,
+      price_source TEXT NOT NULL, batch SMALLINT NOT NULL, latency_ms ${real} NOT NULL, ttft_ms ${real}, cache_status TEXT NOT NULL,
+      route_decision TEXT, route_reason TEXT, attempt_count INTEGER NOT NULL
+    );
+    CREATE INDEX ledger_requests_ts ON ledger_requests (ts);
+    CREATE INDEX ledger_requests_feature_ts ON ledger_requests (feature, ts);
+    CREATE INDEX ledger_requests_user_ts ON ledger_requests (user_id, ts);
+    CREATE INDEX ledger_requests_request_id ON ledger_requests (request_id);
+    CREATE TABLE ledger_attempts (
+      uid TEXT NOT NULL, n INTEGER NOT NULL, ts ${big} NOT NULL, deployment TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
+      status INTEGER NOT NULL, outcome TEXT NOT NULL, error_type TEXT, latency_ms ${real} NOT NULL,
+      input_tokens ${big} NOT NULL, output_tokens ${big} NOT NULL, cost_micros ${big} NOT NULL, PRIMARY KEY (uid, n)
+    );`,
+  ];
+}
+
+export const REQUEST_COLUMNS = [
+  'uid', 'request_id', 'ts', 'endpoint', 'surface', 'requested_model', 'model', 'provider', 'deployment', 'feature', 'user_id', 'team',
+  'api_key_id', 'priority', 'stream', 'status', 'error_type', 'error_message', 'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens',
+  'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'usage_estimated', 'cost_micros', 'baseline_model', 'baseline_cost_micros',
+  'price_source', 'batch', 'latency_ms', 'ttft_ms', 'cache_status', 'route_decision', 'route_reason', 'attempt_count',
+] as const;
+
+export const ATTEMPT_COLUMNS = ['uid', 'n', 'ts', 'deployment', 'provider', 'model', 'status', 'outcome', 'error_type', 'latency_ms', 'input_tokens', 'output_tokens', 'cost_micros'] as const;
+
+export function requestValues(r: LedgerRow): unknown[] {
+  return [
+    r.uid, r.requestId, r.ts, r.endpoint, r.surface, r.requestedModel, r.model, r.provider, r.deployment, r.feature, r.user, r.team,
+    r.apiKeyId, r.priority, r.stream ? 1 : 0, r.status, r.errorType, r.errorMessage, r.inputTokens, r.cacheReadTokens, r.cacheWrite5mTokens,
+    r.cacheWrite1hTokens, r.outputTokens, r.reasoningTokens, r.usageEstimated ? 1 : 0, r.costMicros, r.baselineModel, r.baselineCostMicros,
+    r.priceSource, r.batch ? 1 : 0, r.latencyMs, r.ttftMs, r.cacheStatus, r.routeDecision, r.routeReason, r.attemptCount,
+  ];
+}
+
+export function attemptValues(a: AttemptRow): unknown[] {
+  return [a.uid, a.n, a.ts, a.deployment, a.provider, a.model, a.status, a.outcome, a.errorType, a.latencyMs, a.inputTokens, a.outputTokens, a.costMicros];
+}
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+
+export function rowFromDb(x: Record<string, unknown>): LedgerRow {
+  return {
+    uid: String(x.uid), requestId: String(x.request_id), ts: num(x.ts), endpoint: String(x.endpoint), surface: String(x.surface),
+    requestedModel: String(x.requested_model), model: (x.model as string) ?? null, provider: (x.provider as string) ?? null,
+    deployment: (x.deployment as string) ?? null, feature: (x.feature as string) ?? null, user: (x.user_id as string) ?? null,
+    team: (x.team as string) ?? null, apiKeyId: (x.api_key_id as string) ?? null, priority: (x.priority as string) ?? null,
+    stream: num(x.stream) === 1, status: num(x.status), errorType: (x.error_type as string) ?? null, errorMessage: (x.error_message as string) ?? null,
+    inputTokens: num(x.input_tokens), cacheReadTokens: num(x.cache_read_tokens), cacheWrite5mTokens: num(x.cache_write_5m_tokens),
+    cacheWrite1hTokens: num(x.cache_write_1h_tokens), outputTokens: num(x.output_tokens), reasoningTokens: num(x.reasoning_tokens),
+    usageEstimated: num(x.usage_estimated) === 1, costMicros: num(x.cost_micros), baselineModel: (x.baseline_model as string) ?? null,
+    baselineCostMicros: num(x.baseline_cost_micros), priceSource: String(x.price_source), batch: num(x.batch) === 1, latencyMs: num(x.latency_ms),
+    ttftMs: x.ttft_ms === null || x.ttft_ms === undefined ? null : num(x.ttft_ms), cacheStatus: String(x.cache_status),
+    routeDecision: (x.route_decision as string) ?? null, routeReason: (x.route_reason as string) ?? null, attemptCount: num(x.attempt_count),
+  };
+}
+
+export function attemptFromDb(x: Record<string, unknown>): AttemptRow {
+  return {
+    uid: String(x.uid), n: num(x.n), ts: num(x.ts), deployment: String(x.deployment), provider: String(x.provider), model: String(x.model),
+    status: num(x.status), outcome: String(x.outcome), errorType: (x.error_type as string) ?? null, latencyMs: num(x.latency_ms),
+    inputTokens: num(x.input_tokens), outputTokens: num(x.output_tokens), costMicros: num(x.cost_micros),
+  };
+}
+
+/** WHERE clause for a filter; `p(i)` renders the i-th placeholder. */
+export function whereClause(f: LedgerFilter, p: (i: number) => string, params: unknown[]): string {
+  const parts: string[] = [];
+  const add = (sql: string, v: unknown) => {
+    params.push(v);
+    parts.push(sql.replace('?', p(params.length)));
+  };
+  if (f.since !== undefined) add('ts >= ?', f.since);
+  if (f.until !== undefined) add('ts < ?', f.until);
+  if (f.feature !== undefined) add('feature = ?', f.feature);
+  if (f.user !== undefined) add('user_id = ?', f.user);
+  if (f.team !== undefined) add('team = ?', f.team);
+  if (f.apiKeyId !== undefined) add('api_key_id = ?', f.apiKeyId);
+  if (f.model !== undefined) add('model = ?', f.model);
+  if (f.provider !== undefined) add('provider = ?', f.provider);
+  if (f.requestId !== undefined) add('request_id = ?', f.requestId);
+  if (f.status === 'ok') parts.push('status < 400');
+  if (f.status === 'error') parts.push('status >= 400');
+  return parts.length ? `WHERE ${parts.join(' AND ')}` : '';
+}
+
+/** SQL expression for a group key (time buckets in UTC). */
+export function groupExpr(k: GroupKey, d: Dialect): string {
+  const t = (fmtSqlite: string, fmtPg: string) =>
+    d === 'sqlite' ? `strftime('${fmtSqlite}', ts / 1000, 'unixepoch')` : `to_char(to_timestamp(ts / 1000.0) AT TIME ZONE 'UTC', '${fmtPg}')`;
+  switch (k) {
+    case 'day':
+      return t('%Y-%m-%d', 'YYYY-MM-DD');
+    case 'hour':
+      return t('%Y-%m-%dT%H:00', 'YYYY-MM-DD"T"HH24:00');
+    case 'month':
+      return t('%Y-%m', 'YYYY-MM');
+    case 'user':
+      return 'user_id';
+    case 'key':
+      return 'api_key_id';
+    default:
+      return k;
+  }
+}
+
+export function aggregateSql(f: LedgerFilter, by: GroupKey[], d: Dialect, p: (i: number) => string, params: unknown[]): string {
+  const groups = by.map((k, i) => `${groupExpr(k, d)} AS g${i}`);
+  const sum = (c: string) => `COALESCE(SUM(${c}), 0)`;
+  const cols = [
+    ...groups,
+    'COUNT(*) AS requests',
+    `${sum('CASE WHEN status >= 400 THEN 1 ELSE 0 END')} AS errors`,
+    `${sum('input_tokens')} AS input_tokens`,
+    `${sum('cache_read_tokens')} AS cached_tokens`,
+    `${sum('output_tokens')} AS output_tokens`,
+    `${sum('cost_micros')} AS cost_micros`,
+    `${sum('baseline_cost_micros')} AS baseline_cost_micros`,
+    `${sum("CASE WHEN cache_status IN ('exact','semantic','dedup') THEN 1 ELSE 0 END")} AS cache_hits`,
+    `${sum('usage_estimated')} AS estimated`,
+  ];
+  const group = by.length ? `GROUP BY ${by.map((_, i) => `g${i}`).join(', ')}` : '';
+  return `SELECT ${cols.join(', ')} FROM ledger_requests ${whereClause(f, p, params)} ${group} ORDER BY cost_micros DESC`;
+}

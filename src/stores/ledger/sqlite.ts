@@ -1,0 +1,86 @@
+/**
+ * SQLite ledger (better-sqlite3, WAL): the embedded default. `:memory:` gives the memory backend with the same SQL.
+ * WAL with synchronous=NORMAL: a committed batch survives a process crash; an OS crash may lose the last
+ * transactions (see README "Durability").
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, GroupKey, AggregateRow } from './types.js';
+import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql } from './sql.js';
+import { encodeCursor, decodeCursor, clampLimit } from './cursor.js';
+import { toAggregate } from './aggregate.js';
+
+export class SqliteLedger implements LedgerStore {
+  readonly kind: 'sqlite' | 'memory';
+  private readonly db: Database.Database;
+  private insertRequest!: Database.Statement;
+  private insertAttempt!: Database.Statement;
+  private writeTx!: (rows: LedgerRow[], attempts: AttemptRow[]) => void;
+
+  constructor(path: string) {
+    this.kind = path === ':memory:' ? 'memory' : 'sqlite';
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+  }
+
+  async init(): Promise<void> {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    const all = migrations('sqlite');
+    for (let v = version; v < all.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(all[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+    const ph = (n: number) => Array(n).fill('?').join(', ');
+    this.insertRequest = this.db.prepare(`INSERT OR IGNORE INTO ledger_requests (${REQUEST_COLUMNS.join(', ')}) VALUES (${ph(REQUEST_COLUMNS.length)})`);
+    this.insertAttempt = this.db.prepare(`INSERT OR IGNORE INTO ledger_attempts (${ATTEMPT_COLUMNS.join(', ')}) VALUES (${ph(ATTEMPT_COLUMNS.length)})`);
+    this.writeTx = this.db.transaction((rows: LedgerRow[], attempts: AttemptRow[]) => {
+      for (const r of rows) this.insertRequest.run(requestValues(r));
+      for (const a of attempts) this.insertAttempt.run(attemptValues(a));
+    });
+  }
+
+  async write(rows: LedgerRow[], attempts: AttemptRow[]): Promise<void> {
+    this.writeTx(rows, attempts);
+  }
+
+  async query(q: LedgerQuery): Promise<{ rows: LedgerRow[]; nextCursor?: string }> {
+    const params: unknown[] = [];
+    let where = whereClause(q, () => '?', params);
+    if (q.cursor) {
+      const c = decodeCursor(q.cursor);
+      where += `${where ? ' AND' : 'WHERE'} (ts < ? OR (ts = ? AND uid < ?))`;
+      params.push(c.ts, c.ts, c.uid);
+    }
+    const limit = clampLimit(q.limit);
+    const raw = this.db.prepare(`SELECT * FROM ledger_requests ${where} ORDER BY ts DESC, uid DESC LIMIT ${limit + 1}`).all(params) as Record<string, unknown>[];
+    const rows = raw.slice(0, limit).map(rowFromDb);
+    const last = rows[rows.length - 1];
+    return { rows, nextCursor: raw.length > limit && last ? encodeCursor(last.ts, last.uid) : undefined };
+  }
+
+  async attempts(uid: string): Promise<AttemptRow[]> {
+    return (this.db.prepare('SELECT * FROM ledger_attempts WHERE uid = ? ORDER BY n').all(uid) as Record<string, unknown>[]).map(attemptFromDb);
+  }
+
+  async aggregate(filter: LedgerFilter, by: GroupKey[]): Promise<AggregateRow[]> {
+    const params: unknown[] = [];
+    const sql = aggregateSql(filter, by, 'sqlite', () => '?', params);
+    return (this.db.prepare(sql).all(params) as Record<string, unknown>[]).map((r) => toAggregate(r, by));
+  }
+
+  async count(filter: LedgerFilter = {}): Promise<number> {
+    const params: unknown[] = [];
+    const r = this.db.prepare(`SELECT COUNT(*) AS n FROM ledger_requests ${whereClause(filter, () => '?', params)}`).get(params) as { n: number };
+    return r.n;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,107 @@
+/** The ledger: one row per client request and one per upstream attempt, behind one store interface. */
+
+export interface LedgerRow {
+  /** Unique row id (the gateway's, distinct from a client-supplied request id). */
+  uid: string;
+  requestId: string;
+  ts: number;
+  endpoint: string;
+  surface: string;
+  requestedModel: string;
+  model: string | null;
+  provider: string | null;
+  deployment: string | null;
+  feature: string | null;
+  user: string | null;
+  team: string | null;
+  apiKeyId: string | null;
+  priority: string | null;
+  stream: boolean;
+  status: number;
+  errorType: string | null;
+  errorMessage: string | null;
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWrite5mTokens: number;
+  cacheWrite1hTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  usageEstimated: boolean;
+  /** Integer micro-dollars. */
+  costMicros: number;
+  baselineModel: string | null;
+  baselineCostMicros: number;
+  /** Where the price came from (`genai-prices:openai/gpt-4o`, `config`, or `unpriced`). */
+  priceSource: string;
+  batch: boolean;
+  latencyMs: number;
+  ttftMs: number | null;
+  cacheStatus: string;
+  routeDecision: string | null;
+  routeReason: string | null;
+  attemptCount: number;
+}
+
+export interface AttemptRow {
+  uid: string;
+  n: number;
+  ts: number;
+  deployment: string;
+  provider: string;
+  model: string;
+  status: number;
+  outcome: string;
+  errorType: string | null;
+  latencyMs: number;
+  inputTokens: number;
+  outputTokens: number;
+  costMicros: number;
+}
+
+export interface LedgerFilter {
+  since?: number;
+  until?: number;
+  feature?: string;
+  user?: string;
+  team?: string;
+  apiKeyId?: string;
+  model?: string;
+  provider?: string;
+  requestId?: string;
+  status?: 'ok' | 'error';
+}
+
+export interface LedgerQuery extends LedgerFilter {
+  limit?: number;
+  /** Opaque cursor from a previous page (newest first). */
+  cursor?: string;
+}
+
+export const GROUP_KEYS = ['feature', 'model', 'provider', 'user', 'team', 'key', 'day', 'hour', 'month', 'requested_model', 'endpoint'] as const;
+export type GroupKey = (typeof GROUP_KEYS)[number];
+
+export interface AggregateRow {
+  group: Record<string, string | null>;
+  requests: number;
+  errors: number;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  costMicros: number;
+  baselineCostMicros: number;
+  cacheHits: number;
+  estimated: number;
+}
+
+export interface LedgerStore {
+  readonly kind: 'sqlite' | 'postgres' | 'memory';
+  /** Create or migrate the schema (versioned migrations). */
+  init(): Promise<void>;
+  /** One transaction for the batch. */
+  write(rows: LedgerRow[], attempts: AttemptRow[]): Promise<void>;
+  query(q: LedgerQuery): Promise<{ rows: LedgerRow[]; nextCursor?: string }>;
+  attempts(uid: string): Promise<AttemptRow[]>;
+  aggregate(filter: LedgerFilter, by: GroupKey[]): Promise<AggregateRow[]>;
+  count(filter?: LedgerFilter): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,85 @@
+/**
+ * Batched ledger writes, off the hot path: records queue in memory and are written in one transaction every
+ * `flushIntervalMs` or every `batchSize` rows, whichever comes first. Durability window: a crash (kill -9) loses at
+ * most the rows queued since the last flush (≤ flushIntervalMs of traffic plus one batch in flight); a graceful
+ * shutdown flushes everything. With `durability: 'sync'` the gateway awaits `flushNow()` before answering.
+ * A failed write is retried with the rows kept in order; rows are never dropped silently.
+ */
+import type { LedgerStore, LedgerRow, AttemptRow } from './types.js';
+
+export interface WriterOptions {
+  flushIntervalMs: number;
+  batchSize: number;
+  /** Queue bound: beyond it, writes apply backpressure by flushing synchronously on the next tick. */
+  maxQueue?: number;
+  onError?: (e: unknown) => void;
+}
+
+export class LedgerWriter {
+  private rows: LedgerRow[] = [];
+  private attempts: AttemptRow[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private closed = false;
+  /** Rows written since start (for tests and metrics). */
+  written = 0;
+  failures = 0;
+
+  constructor(readonly store: LedgerStore, private readonly o: WriterOptions) {}
+
+  push(row: LedgerRow, attempts: AttemptRow[]): void {
+    this.rows.push(row);
+    for (const a of attempts) this.attempts.push(a);
+    if (this.rows.length >= this.o.batchSize) void this.flushNow();
+    else if (!this.timer && !this.closed) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flushNow();
+      }, this.o.flushIntervalMs);
+    }
+  }
+
+  pending(): number {
+    return this.rows.length;
+  }
+
+  /** Write everything queued now; resolves when it is committed. */
+  async flushNow(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+    if (!this.rows.length && !this.attempts.length) return;
+    const rows = this.rows;
+    const attempts = this.attempts;
+    this.rows = [];
+    this.attempts = [];
+    this.inFlight = this.store
+      .write(rows, attempts)
+      .then(() => {
+        this.written += rows.length;
+      })
+      .catch((e) => {
+        // Put them back in front so order is kept, and try again later.
+        this.failures++;
+        this.rows = rows.concat(this.rows);
+        this.attempts = attempts.concat(this.attempts);
+        this.o.onError?.(e);
+        if (!this.timer && !this.closed) {
+          this.timer = setTimeout(() => {
+            this.timer = undefined;
+            void this.flushNow();
+          }, Math.max(100, this.o.flushIntervalMs));
+        }
+      })
+      .finally(() => {
+        this.inFlight = undefined;
+      });
+    await this.inFlight;
+  }
+
+  /** Flush and stop; retries a failing store a few times before giving up (and says how many rows were lost). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (let i = 0; i < 5 && (this.rows.length || this.inFlight); i++) await this.flushNow();
+    if (this.rows.length) this.o.onError?.(new Error(`ledger: ${this.rows.length} rows could not be written at shutdown`));
+  }
+}
