@@ -67,6 +67,14 @@ export function validateMessages(body: unknown): asserts body is Json {
     if (!isObj(tc)) wrongType('tool_choice', 'an object', tc);
     if (!['auto', 'any', 'tool', 'none'].includes(tc.type)) fail('tool_choice.type', `tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'`);
     if (tc.type === 'tool') nonEmptyString(tc.name, 'tool_choice.name');
+    optBool(tc, 'disable_parallel_tool_use', 'tool_choice.disable_parallel_tool_use');
+  }
+  const th = body.thinking;
+  if (th !== undefined) {
+    // Only the shape: Anthropic adds thinking modes with new models, and the upstream judges the values.
+    if (!isObj(th)) wrongType('thinking', 'an object', th);
+    nonEmptyString(th.type, 'thinking.type');
+    optInt(th, 'budget_tokens', 1, 10_000_000, 'thinking.budget_tokens');
   }
   if (body.metadata !== undefined) {
     if (!isObj(body.metadata)) wrongType('metadata', 'an object', body.metadata);

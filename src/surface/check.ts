@@ -38,14 +38,18 @@ export function optBool(body: Json, key: string, param = key): void {
 export function optNumber(body: Json, key: string, min: number, max: number, param = key): void {
   const v = body[key];
   if (v === undefined || v === null) return;
-  if (typeof v !== 'number' || !Number.isFinite(v)) wrongType(param, 'a number', v);
+  if (typeof v !== 'number') wrongType(param, 'a number', v);
+  // JSON.parse turns 1e999 into Infinity: a number, but not one any provider accepts.
+  if (!Number.isFinite(v)) fail(param, `Invalid value for '${param}': expected a finite number.`);
   if (v < min || v > max) fail(param, `Invalid value for '${param}': ${v} is outside [${min}, ${max}].`);
 }
 
 export function optInt(body: Json, key: string, min: number, max: number, param = key): void {
   const v = body[key];
   if (v === undefined || v === null) return;
-  if (typeof v !== 'number' || !Number.isInteger(v)) wrongType(param, 'an integer', v);
+  if (typeof v !== 'number') wrongType(param, 'an integer', v);
+  if (!Number.isFinite(v)) fail(param, `Invalid value for '${param}': expected a finite number.`);
+  if (!Number.isInteger(v)) fail(param, `Invalid type for '${param}': expected an integer, but got a decimal number.`, 'invalid_type');
   if (v < min || v > max) fail(param, `Invalid value for '${param}': ${v} is outside [${min}, ${max}].`);
 }
 
@@ -62,4 +66,26 @@ export function optStringMap(body: Json, key: string): void {
   for (const [k, val] of Object.entries(v)) {
     if (typeof val !== 'string') wrongType(`${key}.${k}`, 'a string', val);
   }
+}
+
+/** 'a', 'b' and 'c': the list style of OpenAI's own error messages. */
+export function quoteList(values: readonly string[]): string {
+  const q = values.map((v) => `'${v}'`);
+  return q.length < 2 ? q.join('') : `${q.slice(0, -1).join(', ')} and ${q[q.length - 1]}`;
+}
+
+/** A required string that must be one of `allowed` (an enum from OpenAI's spec). */
+export function oneOf(v: unknown, param: string, allowed: readonly string[]): string {
+  if (v === undefined) fail(param, `Missing required parameter: '${param}'.`, 'missing_field');
+  if (typeof v !== 'string') wrongType(param, 'a string', v);
+  if (!allowed.includes(v)) fail(param, `Invalid value: '${v}'. Supported values are: ${quoteList(allowed)}.`);
+  return v;
+}
+
+/** An optional (or null) object field; returns it when present. */
+export function optObject(body: Json, key: string, param = key): Json | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (!isObj(v)) wrongType(param, 'an object', v);
+  return v;
 }

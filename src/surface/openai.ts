@@ -1,110 +1,92 @@
 /**
  * Validation of OpenAI-surface requests, following the shapes in OpenAI's OpenAPI spec
  * (CreateChatCompletionRequest, CreateEmbeddingRequest). Unknown fields pass through: OpenAI adds fields often,
- * and a gateway that rejects them breaks clients on the day a new SDK ships.
+ * and a gateway that rejects them breaks clients on the day a new SDK ships. For the same reason, open-ended enums
+ * that OpenAI extends with new models (`reasoning_effort`, `service_tier`, `verbosity`, `modalities`) are checked
+ * for type only; closed enums that decide how a request is read (roles, part types, `response_format.type`,
+ * `tool_choice`, `encoding_format`) are checked for value, and test/spec-fidelity.test.ts keeps them equal to the spec's.
  */
-import { isObj, fail, wrongType, required, optString, optBool, optNumber, optInt, nonEmptyString, optStringMap, type Json } from './check.js';
+import { isObj, fail, wrongType, required, optString, optBool, optNumber, optInt, nonEmptyString, optStringMap, optObject, oneOf, type Json } from './check.js';
+import { checkMessages } from './openai-messages.js';
+import { checkTools, checkFunctionName } from './openai-tools.js';
 
-const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
-const PART_TYPES = new Set(['text', 'image_url', 'input_audio', 'file', 'refusal']);
-const FN_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+export { ROLES, PART_TYPES, PART_TYPES_BY_ROLE, TOOL_CALL_TYPES } from './openai-messages.js';
+export { TOOL_TYPES, TOOL_CHOICE_MODES, TOOL_CHOICE_TYPES, ALLOWED_TOOLS_MODES, FUNCTION_CALL_MODES } from './openai-tools.js';
 
-function checkContent(m: Json, p: string): void {
-  const c = m.content;
-  if (c === undefined || c === null) {
-    if (m.role === 'assistant' && (m.tool_calls !== undefined || m.function_call !== undefined || c === null)) return;
-    if (c === undefined) fail(`${p}.content`, `Missing required parameter: '${p}.content'.`, 'missing_field');
-    wrongType(`${p}.content`, 'a string or an array of content parts', c);
-  }
-  if (typeof c === 'string') return;
-  if (!Array.isArray(c)) wrongType(`${p}.content`, 'a string or an array of content parts', c);
-  c.forEach((part: unknown, j: number) => {
-    const pp = `${p}.content[${j}]`;
-    if (!isObj(part)) wrongType(pp, 'an object', part);
-    if (typeof part.type !== 'string') wrongType(`${pp}.type`, 'a string', part.type);
-    if (!PART_TYPES.has(part.type)) fail(`${pp}.type`, `Invalid value: '${part.type}'. Supported values are: ${[...PART_TYPES].map((t) => `'${t}'`).join(', ')}.`);
-    if (part.type === 'text' && typeof part.text !== 'string') wrongType(`${pp}.text`, 'a string', part.text);
-    if (part.type === 'image_url') {
-      const u = part.image_url;
-      if (!isObj(u) || typeof u.url !== 'string') wrongType(`${pp}.image_url.url`, 'a string', isObj(u) ? u.url : u);
-    }
-  });
-}
+export const RESPONSE_FORMAT_TYPES = ['text', 'json_object', 'json_schema'] as const;
+export const PREDICTION_TYPES = ['content'] as const;
+export const ENCODING_FORMATS = ['float', 'base64'] as const;
 
-function checkMessages(v: unknown): void {
-  if (!Array.isArray(v)) wrongType('messages', 'an array', v);
-  if (v.length === 0) fail('messages', "Invalid 'messages': empty array. Expected an array with minimum length 1.");
-  v.forEach((m: unknown, i: number) => {
-    const p = `messages[${i}]`;
-    if (!isObj(m)) wrongType(p, 'an object', m);
-    if (m.role === undefined) fail(`${p}.role`, `Missing required parameter: '${p}.role'.`, 'missing_field');
-    if (typeof m.role !== 'string') wrongType(`${p}.role`, 'a string', m.role);
-    if (!ROLES.has(m.role)) fail(`${p}.role`, `Invalid value: '${m.role}'. Supported values are: 'system', 'developer', 'user', 'assistant', 'tool' and 'function'.`);
-    checkContent(m, p);
-    optString(m, 'name', `${p}.name`);
-    if (m.role === 'tool') nonEmptyString(m.tool_call_id, `${p}.tool_call_id`);
-    if (m.tool_calls !== undefined && m.tool_calls !== null) {
-      if (m.role !== 'assistant') fail(`${p}.tool_calls`, `'${p}.tool_calls' is only allowed on assistant messages.`);
-      if (!Array.isArray(m.tool_calls)) wrongType(`${p}.tool_calls`, 'an array', m.tool_calls);
-      m.tool_calls.forEach((tc: unknown, j: number) => {
-        const tp = `${p}.tool_calls[${j}]`;
-        if (!isObj(tc)) wrongType(tp, 'an object', tc);
-        nonEmptyString(tc.id, `${tp}.id`);
-        if (!isObj(tc.function)) wrongType(`${tp}.function`, 'an object', tc.function);
-        nonEmptyString(tc.function.name, `${tp}.function.name`);
-        if (typeof tc.function.arguments !== 'string') wrongType(`${tp}.function.arguments`, 'a string', tc.function.arguments);
-      });
-    }
-  });
-}
+/** The spec's int64 bounds for `seed`, as the doubles JSON.parse produces for them. */
+const INT64 = 2 ** 63;
+const MAX_STOP = 4;
+const MAX_EMBEDDING_INPUTS = 2048;
+/** Optional strings; the enum-valued ones are open enums OpenAI extends with new models, so type-checked only. */
+const OPEN_STRING_FIELDS = ['reasoning_effort', 'verbosity', 'service_tier', 'prompt_cache_key', 'prompt_cache_retention', 'safety_identifier'];
+const OBJECT_FIELDS = ['web_search_options', 'moderation', 'prompt_cache_options'];
 
-function checkTools(body: Json): void {
-  const tools = body.tools;
-  if (tools !== undefined && tools !== null) {
-    if (!Array.isArray(tools)) wrongType('tools', 'an array', tools);
-    if (tools.length > 128) fail('tools', `Invalid 'tools': array too long. Expected an array with maximum length 128, but got ${tools.length}.`);
-    tools.forEach((t: unknown, i: number) => {
-      const p = `tools[${i}]`;
-      if (!isObj(t)) wrongType(p, 'an object', t);
-      if (t.type !== 'function' && t.type !== 'custom') fail(`${p}.type`, `Invalid value: '${String(t.type)}'. Supported values are: 'function' and 'custom'.`);
-      if (t.type === 'function') {
-        if (!isObj(t.function)) wrongType(`${p}.function`, 'an object', t.function);
-        const name = nonEmptyString(t.function.name, `${p}.function.name`);
-        if (!FN_NAME.test(name)) fail(`${p}.function.name`, `Invalid '${p}.function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$' (max 64).`);
-        if (t.function.parameters !== undefined && !isObj(t.function.parameters)) wrongType(`${p}.function.parameters`, 'an object', t.function.parameters);
-      }
-    });
-  }
-  const tc = body.tool_choice;
-  if (tc === undefined || tc === null) return;
-  if (typeof tc === 'string') {
-    if (!['none', 'auto', 'required'].includes(tc)) fail('tool_choice', `Invalid value: '${tc}'. Supported values are: 'none', 'auto' and 'required'.`);
-    return;
-  }
-  if (!isObj(tc)) wrongType('tool_choice', 'a string or an object', tc);
-  if (tc.type === 'function' && (!isObj(tc.function) || typeof tc.function.name !== 'string')) wrongType('tool_choice.function.name', 'a string', tc.function?.name);
-}
-
-function checkResponseFormat(rf: unknown): void {
-  if (rf === undefined || rf === null) return;
-  if (!isObj(rf)) wrongType('response_format', 'an object', rf);
-  if (!['text', 'json_object', 'json_schema'].includes(rf.type)) {
-    fail('response_format.type', `Invalid value: '${String(rf.type)}'. Supported values are: 'text', 'json_object' and 'json_schema'.`);
-  }
-  if (rf.type === 'json_schema') {
-    if (!isObj(rf.json_schema)) fail('response_format.json_schema', "Missing required parameter: 'response_format.json_schema'.", 'missing_field');
-    nonEmptyString(rf.json_schema.name, 'response_format.json_schema.name');
-    if (rf.json_schema.schema !== undefined && !isObj(rf.json_schema.schema)) wrongType('response_format.json_schema.schema', 'an object', rf.json_schema.schema);
-  }
+function checkResponseFormat(body: Json): void {
+  const rf = optObject(body, 'response_format');
+  if (!rf) return;
+  const type = oneOf(rf.type, 'response_format.type', RESPONSE_FORMAT_TYPES);
+  if (type !== 'json_schema') return;
+  const js = rf.json_schema;
+  if (js === undefined) fail('response_format.json_schema', "Missing required parameter: 'response_format.json_schema'.", 'missing_field');
+  if (!isObj(js)) wrongType('response_format.json_schema', 'an object', js);
+  if (js.name === undefined) fail('response_format.json_schema.name', "Missing required parameter: 'response_format.json_schema.name'.", 'missing_field');
+  checkFunctionName(js.name, 'response_format.json_schema.name');
+  optString(js, 'description', 'response_format.json_schema.description');
+  if (js.schema !== undefined && !isObj(js.schema)) wrongType('response_format.json_schema.schema', 'an object (a JSON Schema)', js.schema);
+  optBool(js, 'strict', 'response_format.json_schema.strict');
 }
 
 function checkStop(v: unknown): void {
   if (v === undefined || v === null || typeof v === 'string') return;
   if (!Array.isArray(v)) wrongType('stop', 'a string or an array of strings', v);
-  if (v.length > 4) fail('stop', `Invalid 'stop': array too long. Expected an array with maximum length 4, but got ${v.length}.`);
+  // The spec says minItems 1, but `stop: []` means "no stop sequences" to every client that sends it; accepted.
+  if (v.length > MAX_STOP) fail('stop', `Invalid 'stop': array too long. Expected an array with maximum length ${MAX_STOP}, but got ${v.length}.`);
   v.forEach((s, i) => {
     if (typeof s !== 'string') wrongType(`stop[${i}]`, 'a string', s);
   });
+}
+
+function checkStreamOptions(body: Json): void {
+  const so = optObject(body, 'stream_options');
+  if (!so) return;
+  optBool(so, 'include_usage', 'stream_options.include_usage');
+  optBool(so, 'include_obfuscation', 'stream_options.include_obfuscation');
+  if (body.stream !== true) fail('stream_options', 'The stream_options parameter is only allowed when stream is enabled.');
+}
+
+function checkLogitBias(body: Json): void {
+  const lb = optObject(body, 'logit_bias');
+  if (!lb) return;
+  for (const [k, v] of Object.entries(lb)) {
+    if (typeof v !== 'number' || !Number.isInteger(v)) wrongType(`logit_bias.${k}`, 'an integer', v);
+    // The spec's description bounds the bias to [-100, 100]; beyond that OpenAI answers 400.
+    if (v < -100 || v > 100) fail(`logit_bias.${k}`, `Invalid value for 'logit_bias.${k}': ${v} is outside [-100, 100].`);
+  }
+}
+
+/** Output-shaping fields added with newer models: prediction, audio output, modalities. */
+function checkOutputOptions(body: Json): void {
+  const pred = optObject(body, 'prediction');
+  if (pred) {
+    oneOf(pred.type, 'prediction.type', PREDICTION_TYPES);
+    const c = pred.content;
+    if (typeof c !== 'string' && !(Array.isArray(c) && c.length > 0 && c.every((p) => isObj(p) && p.type === 'text' && typeof p.text === 'string'))) {
+      wrongType('prediction.content', 'a string or a non-empty array of text parts', c);
+    }
+  }
+  const audio = optObject(body, 'audio');
+  if (audio) {
+    if (typeof audio.format !== 'string') wrongType('audio.format', 'a string', audio.format);
+    if (typeof audio.voice !== 'string' && !(isObj(audio.voice) && typeof audio.voice.id === 'string')) wrongType('audio.voice', "a string or an object with an 'id'", audio.voice);
+  }
+  const mod = body.modalities;
+  if (mod !== undefined && mod !== null && (!Array.isArray(mod) || !mod.every((x) => typeof x === 'string'))) wrongType('modalities', 'an array of strings', mod);
+  for (const k of OPEN_STRING_FIELDS) optString(body, k);
+  for (const k of OBJECT_FIELDS) optObject(body, k);
 }
 
 /** Validate a chat completion request; throws GatewayError (400) naming the field. */
@@ -113,12 +95,7 @@ export function validateChat(body: unknown): asserts body is Json {
   nonEmptyString(required(body, 'model'), 'model');
   checkMessages(required(body, 'messages'));
   optBool(body, 'stream');
-  const so = body.stream_options;
-  if (so !== undefined && so !== null) {
-    if (!isObj(so)) wrongType('stream_options', 'an object', so);
-    optBool(so, 'include_usage', 'stream_options.include_usage');
-    if (body.stream !== true) fail('stream_options', 'The stream_options parameter is only allowed when stream is enabled.');
-  }
+  checkStreamOptions(body);
   optInt(body, 'n', 1, 128);
   optInt(body, 'max_tokens', 1, 10_000_000);
   optInt(body, 'max_completion_tokens', 1, 10_000_000);
@@ -126,38 +103,47 @@ export function validateChat(body: unknown): asserts body is Json {
   optNumber(body, 'top_p', 0, 1);
   optNumber(body, 'presence_penalty', -2, 2);
   optNumber(body, 'frequency_penalty', -2, 2);
-  optInt(body, 'seed', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  optInt(body, 'seed', -INT64, INT64);
   optBool(body, 'logprobs');
   optInt(body, 'top_logprobs', 0, 20);
-  optBool(body, 'parallel_tool_calls');
+  optBool(body, 'store');
   optString(body, 'user');
   optStringMap(body, 'metadata');
-  if (body.logit_bias !== undefined && body.logit_bias !== null && !isObj(body.logit_bias)) wrongType('logit_bias', 'an object', body.logit_bias);
+  checkLogitBias(body);
   checkStop(body.stop);
   checkTools(body);
-  checkResponseFormat(body.response_format);
+  checkResponseFormat(body);
+  checkOutputOptions(body);
+}
+
+function checkEmbeddingInput(input: unknown): void {
+  if (typeof input === 'string') {
+    if (input.length === 0) fail('input', "Invalid 'input': empty string. Expected a non-empty string.");
+    return;
+  }
+  if (!Array.isArray(input)) wrongType('input', 'a string or an array', input);
+  if (input.length === 0) fail('input', "Invalid 'input': empty array. Expected an array with minimum length 1, but got an empty array instead.");
+  if (input.length > MAX_EMBEDDING_INPUTS) fail('input', `Invalid 'input': array too long. Expected an array with maximum length ${MAX_EMBEDDING_INPUTS}, but got ${input.length}.`);
+  // One of the spec's three array shapes, decided by the first item: strings, a token array, or token arrays.
+  const first = input[0];
+  input.forEach((x, i) => {
+    if (typeof first === 'string') {
+      if (typeof x !== 'string') wrongType(`input[${i}]`, 'a string (like input[0])', x);
+    } else if (typeof first === 'number') {
+      if (!Number.isSafeInteger(x)) wrongType(`input[${i}]`, 'an integer token (like input[0])', x);
+    } else if (Array.isArray(first)) {
+      if (!Array.isArray(x) || !x.every(Number.isSafeInteger)) wrongType(`input[${i}]`, 'an array of integer tokens (like input[0])', x);
+      if (x.length === 0) fail(`input[${i}]`, `Invalid 'input[${i}]': empty array. Expected an array with minimum length 1, but got an empty array instead.`);
+    } else wrongType(`input[${i}]`, 'a string, an integer token or an array of integer tokens', x);
+  });
 }
 
 /** Validate an embeddings request. */
 export function validateEmbeddings(body: unknown): asserts body is Json {
   if (!isObj(body)) wrongType('body', 'a JSON object', body);
   nonEmptyString(required(body, 'model'), 'model');
-  const input = required(body, 'input');
-  if (typeof input === 'string') {
-    if (input.length === 0) fail('input', "Invalid 'input': empty string.");
-  } else if (Array.isArray(input)) {
-    if (input.length === 0) fail('input', "Invalid 'input': empty array. Expected an array with minimum length 1.");
-    if (input.length > 2048) fail('input', `Invalid 'input': array too long. Expected an array with maximum length 2048, but got ${input.length}.`);
-    const kind = typeof input[0];
-    input.forEach((x, i) => {
-      if (kind === 'string' && typeof x !== 'string') wrongType(`input[${i}]`, 'a string', x);
-      else if (kind === 'number' && !Number.isInteger(x)) wrongType(`input[${i}]`, 'an integer token', x);
-      else if (kind === 'object' && (!Array.isArray(x) || !x.every(Number.isInteger))) wrongType(`input[${i}]`, 'an array of integer tokens', x);
-      else if (kind !== 'string' && kind !== 'number' && kind !== 'object') wrongType(`input[${i}]`, 'a string', x);
-    });
-  } else wrongType('input', 'a string or an array', input);
-  const ef = body.encoding_format;
-  if (ef !== undefined && ef !== 'float' && ef !== 'base64') fail('encoding_format', `Invalid value: '${String(ef)}'. Supported values are: 'float' and 'base64'.`);
+  checkEmbeddingInput(required(body, 'input'));
+  if (body.encoding_format !== undefined) oneOf(body.encoding_format, 'encoding_format', ENCODING_FORMATS);
   optInt(body, 'dimensions', 1, 65536);
   optString(body, 'user');
 }

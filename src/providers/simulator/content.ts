@@ -1,5 +1,6 @@
 /** Deterministic simulated answers: prose, JSON that satisfies a schema, and tool calls with schema-valid arguments. */
 import { createHash } from 'node:crypto';
+import { encode, decode } from 'gpt-tokenizer';
 
 type Json = Record<string, any>;
 
@@ -57,4 +58,49 @@ export function instanceOf(schema: Json | undefined, seed: number, depth = 0): u
       return out;
     }
   }
+}
+
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+}
+
+/** OpenAI's ChatCompletionTokenLogprob: the chosen token, its log probability, and the `top` likeliest at that position. */
+export interface TokenLogprob extends TopLogprob {
+  top_logprobs: TopLogprob[];
+}
+
+const tokenEntry = (token: string, logprob: number): TopLogprob => ({ token, logprob, bytes: [...Buffer.from(token, 'utf8')] });
+
+/**
+ * Deterministic logprobs for `text` (the same text and salt give the same numbers, so streamed and whole answers
+ * agree). The chosen token is always the likeliest, as with greedy decoding: alternatives are strictly less likely.
+ */
+export function tokenLogprobs(text: string, top: number, salt: number): TokenLogprob[] {
+  return encode(text).map((id, i) => {
+    let x = hashSeed(String(salt), String(i), String(id)) || 1;
+    const next = () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 4294967296;
+    };
+    const token = decode([id]);
+    let lp = -next() * 0.5;
+    const chosen = tokenEntry(token, lp);
+    const alternatives: TopLogprob[] = [chosen];
+    // Distinct tokens, as a real top-k is; top_logprobs is at most 20 and WORDS is longer, so this terminates.
+    const used = new Set([token]);
+    let w = Math.floor(next() * WORDS.length);
+    for (let k = 1; k < top; k++) {
+      let alt: string;
+      do alt = ` ${WORDS[w++ % WORDS.length]}`;
+      while (used.has(alt));
+      used.add(alt);
+      lp -= 0.1 + next() * 2;
+      alternatives.push(tokenEntry(alt, lp));
+    }
+    return { ...chosen, top_logprobs: top > 0 ? alternatives : [] };
+  });
 }

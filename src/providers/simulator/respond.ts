@@ -23,7 +23,14 @@ export interface Answer {
   toolCalls: ToolCall[];
   finish: 'stop' | 'length' | 'tool_calls';
   usage: Usage;
+  /** OpenAI wire, `logprobs: true`: how many `top_logprobs` to report per token (0 reports the chosen token only). */
+  topLogprobs?: number;
+  /** OpenAI wire: the `service_tier` the response reports, i.e. the tier that served it. */
+  serviceTier?: string;
 }
+
+/** Tiers OpenAI reports back as requested; `auto` (and no tier) is served, and reported, as `default`. */
+const ECHOED_TIERS = new Set(['flex', 'priority', 'scale']);
 
 /** Per-prompt answer override (e.g. data-driven quality for routing evaluations). */
 export type AnswerHook = (model: string, body: Json) => string | undefined;
@@ -53,9 +60,11 @@ function endsWithToolResult(body: Json): boolean {
 }
 
 function pickTool(body: Json, wire: 'openai' | 'anthropic'): { name: string; schema: Json } | undefined {
-  const tools: Json[] = body.tools ?? [];
-  if (!tools.length || endsWithToolResult(body)) return undefined;
   const tc = body.tool_choice;
+  // OpenAI custom (free-form) tools have no JSON-Schema arguments to fill, and `allowed_tools` narrows the set.
+  const allowed = wire === 'openai' && tc?.type === 'allowed_tools' ? new Set((tc.allowed_tools?.tools ?? []).map((x: Json) => x.function?.name)) : undefined;
+  const tools: Json[] = (body.tools ?? []).filter((t: Json) => wire !== 'openai' || ((t.type ?? 'function') === 'function' && (!allowed || allowed.has(t.function?.name))));
+  if (!tools.length || endsWithToolResult(body)) return undefined;
   const name = (t: Json) => (wire === 'openai' ? t.function?.name : t.name);
   const schema = (t: Json) => (wire === 'openai' ? t.function?.parameters : t.input_schema) ?? {};
   if (tc === 'none' || tc?.type === 'none') return undefined;
@@ -146,5 +155,10 @@ export function respond(model: SimModel, wire: 'openai' | 'anthropic', body: Jso
       usage.inputTokens = Math.max(input, c.read + c.write5m + c.write1h);
     }
   }
-  return { text, toolCalls, finish, usage };
+  const answer: Answer = { text, toolCalls, finish, usage };
+  if (wire === 'openai') {
+    answer.serviceTier = ECHOED_TIERS.has(body.service_tier) ? body.service_tier : 'default';
+    if (body.logprobs === true) answer.topLogprobs = typeof body.top_logprobs === 'number' ? body.top_logprobs : 0;
+  }
+  return answer;
 }

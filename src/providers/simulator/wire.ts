@@ -1,5 +1,6 @@
 /** The simulator's answers in each provider's wire format: whole bodies and SSE event sequences. */
 import type { Answer } from './respond.js';
+import { tokenLogprobs } from './content.js';
 import { toOpenAIUsage, toAnthropicUsage } from '../usage.js';
 import { FINISH_TO_STOP } from '../shared/translate-response.js';
 import { sseEvent } from '../shared/sse.js';
@@ -9,6 +10,15 @@ type Json = Record<string, any>;
 /** Split text into word-sized deltas (about one token each). */
 export function pieces(text: string): string[] {
   return text.match(/\s*\S+/g) ?? (text ? [text] : []);
+}
+
+/**
+ * A choice's `logprobs`: null unless requested. Computed piece by piece (salted by the piece's position) so the
+ * whole body carries exactly the tokens its stream would, in the same order.
+ */
+function choiceLogprobs(a: Answer, parts: string[], first = 0): Json | null {
+  if (a.topLogprobs === undefined) return null;
+  return { content: parts.flatMap((p, i) => tokenLogprobs(p, a.topLogprobs!, first + i)), refusal: null };
 }
 
 export function openaiBody(id: string, model: string, answers: Answer[]): Json {
@@ -28,11 +38,11 @@ export function openaiBody(id: string, model: string, answers: Answer[]): Json {
         annotations: [],
         ...(a.toolCalls.length ? { tool_calls: a.toolCalls.map((t) => ({ id: t.id, type: 'function', function: { name: t.name, arguments: t.args } })) } : {}),
       },
-      logprobs: null,
+      logprobs: choiceLogprobs(a, pieces(a.text)),
       finish_reason: a.finish,
     })),
     usage: toOpenAIUsage(usage),
-    service_tier: 'default',
+    service_tier: answers[0]!.serviceTier ?? 'default',
     system_fingerprint: 'fp_costgate_sim',
   };
 }
@@ -40,12 +50,16 @@ export function openaiBody(id: string, model: string, answers: Answer[]): Json {
 /** OpenAI chunk events (without pacing); `includeUsage` adds `usage: null` to each chunk and a final usage chunk. */
 export function openaiEvents(id: string, model: string, answers: Answer[], includeUsage: boolean): string[] {
   const created = Math.floor(Date.now() / 1000);
+  // Real chunks carry the tier on every chunk, as the whole body does.
+  const service_tier = answers[0]?.serviceTier ?? 'default';
   const chunk = (choices: Json[], usage?: Json | null) =>
-    sseEvent(JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_costgate_sim', choices, ...(includeUsage ? { usage: usage ?? null } : {}) }));
+    sseEvent(JSON.stringify({ id, object: 'chat.completion.chunk', created, model, service_tier, system_fingerprint: 'fp_costgate_sim', choices, ...(includeUsage ? { usage: usage ?? null } : {}) }));
   const out: string[] = [];
   answers.forEach((a, index) => {
-    out.push(chunk([{ index, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]));
-    for (const p of pieces(a.text)) out.push(chunk([{ index, delta: { content: p }, logprobs: null, finish_reason: null }]));
+    // OpenAI opens a tool-call turn with `content: null`, a text turn with `content: ""`.
+    const opening = a.toolCalls.length && !a.text ? null : '';
+    out.push(chunk([{ index, delta: { role: 'assistant', content: opening, refusal: null }, logprobs: null, finish_reason: null }]));
+    pieces(a.text).forEach((p, i) => out.push(chunk([{ index, delta: { content: p }, logprobs: choiceLogprobs(a, [p], i), finish_reason: null }])));
     a.toolCalls.forEach((t, ti) => {
       out.push(chunk([{ index, delta: { tool_calls: [{ index: ti, id: t.id, type: 'function', function: { name: t.name, arguments: '' } }] }, logprobs: null, finish_reason: null }]));
       for (let i = 0; i < t.args.length; i += 16) {
