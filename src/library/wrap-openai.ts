@@ -21,8 +21,25 @@ export interface WrapDefaults {
   priority?: 'critical' | 'important' | 'optional';
 }
 
+/**
+ * The client's own default headers as a plain record. openai-node accepts a Headers object, `[name, value]` pairs, a
+ * record, or its internal `{ values: Headers, nulls }` (what OPENAI_CUSTOM_HEADERS produces); null values mean
+ * "unset" and are dropped.
+ */
+function headerRecord(h: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!h || typeof h !== 'object') return out;
+  if (h instanceof Headers) h.forEach((v, k) => (out[k] = v));
+  else if (Array.isArray(h)) for (const [k, v] of h) out[String(k).toLowerCase()] = String(v);
+  else if ((h as { values?: unknown }).values instanceof Headers) return headerRecord((h as { values: Headers }).values);
+  else for (const [k, v] of Object.entries(h)) if (v !== null && v !== undefined) out[k.toLowerCase()] = String(v);
+  return out;
+}
+
 export function wrapOpenAI<T extends WithOptions<T>>(client: T, gw: Gateway, defaults: WrapDefaults = {}): T {
-  const defaultHeaders: Record<string, string> = {};
+  // `withOptions` replaces `defaultHeaders` wholesale, so the client's own defaults are carried over explicitly;
+  // `_options` is openai-node's protected copy of the constructor options.
+  const defaultHeaders = headerRecord((client as { _options?: { defaultHeaders?: unknown } })._options?.defaultHeaders);
   for (const [k, v] of Object.entries(defaults)) if (v) defaultHeaders[`x-costgate-${k}`] = v;
   return client.withOptions({ baseURL: 'http://costgate.in-process/v1', fetch: gw.fetch, defaultHeaders });
 }

@@ -28,20 +28,33 @@ export const emptyUsage = (): Usage => ({
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
 
+/**
+ * Cache writes split by TTL. The total is authoritative when present: a streamed Anthropic usage pairs the TTL
+ * breakdown from `message_start` with a cumulative total that `message_delta` may restate, and the total is what is
+ * billed. Writes the breakdown does not place at 1h are 5-minute writes (the default TTL).
+ */
+function splitWrites(total: unknown, breakdown: unknown): { w5: number; w1: number } {
+  const b = breakdown && typeof breakdown === 'object' ? (breakdown as Record<string, unknown>) : {};
+  if (typeof total !== 'number') return { w5: num(b.ephemeral_5m_input_tokens), w1: num(b.ephemeral_1h_input_tokens) };
+  const t = num(total);
+  const w1 = Math.min(num(b.ephemeral_1h_input_tokens), t);
+  return { w5: t - w1, w1 };
+}
+
 /** OpenAI `usage` (chat completions or embeddings) → Usage. Returns undefined when there is none. */
 export function fromOpenAIUsage(u: unknown): Usage | undefined {
   if (!u || typeof u !== 'object') return undefined;
   const o = u as Record<string, any>;
-  const write1h = num(o.cache_creation?.ephemeral_1h_input_tokens);
-  const writeTotal = num(o.cache_creation_input_tokens);
+  // Extension fields, present only when an Anthropic answer was translated to OpenAI's shape.
+  const { w5, w1 } = splitWrites(o.cache_creation_input_tokens, o.cache_creation);
   return {
+    // Responses-API names (input_/output_tokens) are read alongside Chat Completions' so either shape counts fully.
     inputTokens: num(o.prompt_tokens ?? o.input_tokens),
-    cacheReadTokens: num(o.prompt_tokens_details?.cached_tokens),
-    // Extension fields, present only when an Anthropic answer was translated to OpenAI's shape.
-    cacheWrite5mTokens: Math.max(0, writeTotal - write1h),
-    cacheWrite1hTokens: write1h,
-    outputTokens: num(o.completion_tokens),
-    reasoningTokens: num(o.completion_tokens_details?.reasoning_tokens),
+    cacheReadTokens: num(o.prompt_tokens_details?.cached_tokens ?? o.input_tokens_details?.cached_tokens),
+    cacheWrite5mTokens: w5,
+    cacheWrite1hTokens: w1,
+    outputTokens: num(o.completion_tokens ?? o.output_tokens),
+    reasoningTokens: num(o.completion_tokens_details?.reasoning_tokens ?? o.output_tokens_details?.reasoning_tokens),
     estimated: false,
   };
 }
@@ -71,14 +84,7 @@ export function fromAnthropicUsage(u: unknown): Usage | undefined {
   if (!u || typeof u !== 'object') return undefined;
   const o = u as Record<string, any>;
   const read = num(o.cache_read_input_tokens);
-  const writeTotal = num(o.cache_creation_input_tokens);
-  let w5 = writeTotal;
-  let w1 = 0;
-  if (o.cache_creation && typeof o.cache_creation === 'object') {
-    w5 = num(o.cache_creation.ephemeral_5m_input_tokens);
-    w1 = num(o.cache_creation.ephemeral_1h_input_tokens);
-    if (w5 + w1 === 0 && writeTotal > 0) w5 = writeTotal;
-  }
+  const { w5, w1 } = splitWrites(o.cache_creation_input_tokens, o.cache_creation);
   return {
     inputTokens: num(o.input_tokens) + read + w5 + w1,
     cacheReadTokens: read,

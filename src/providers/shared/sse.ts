@@ -15,11 +15,17 @@ export interface SseEvent {
 export class SseSplitter {
   private buf = '';
   private readonly decoder = new TextDecoder();
+  private skipLf = false;
 
   /** Feed a chunk; returns the events it completes. */
   push(chunk: Uint8Array | string): SseEvent[] {
-    this.buf += typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
-    if (this.buf.indexOf('\r') !== -1) this.buf = this.buf.replace(/\r\n?/g, '\n');
+    let text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    if (text === '') return [];
+    // A chunk ending in '\r' may be the first half of a CRLF split across chunks: the '\n' opening the next chunk
+    // belongs to it and must not count as a second line break, which would cut one event in two.
+    if (this.skipLf && text.charCodeAt(0) === 10) text = text.slice(1);
+    this.skipLf = text.endsWith('\r');
+    this.buf += text.indexOf('\r') === -1 ? text : text.replace(/\r\n?/g, '\n');
     const out: SseEvent[] = [];
     let idx: number;
     while ((idx = this.buf.indexOf('\n\n')) !== -1) {
@@ -32,7 +38,7 @@ export class SseSplitter {
 
   /** Whatever is left when the stream ends (an event with no terminator, i.e. a cut stream). */
   rest(): string {
-    return this.buf + this.decoder.decode();
+    return this.buf + this.decoder.decode().replace(/\r\n?/g, '\n');
   }
 }
 
@@ -41,6 +47,7 @@ export function parseEvent(raw: string): SseEvent {
   let data: string[] | undefined;
   for (const line of raw.split('\n')) {
     if (line.startsWith('data:')) (data ??= []).push(line.slice(line.charCodeAt(5) === 32 ? 6 : 5));
+    else if (line === 'data') (data ??= []).push(''); // a field name alone is the field with an empty value
     else if (line.startsWith('event:')) ev.event = line.slice(line.charCodeAt(6) === 32 ? 7 : 6);
   }
   if (data) ev.data = data.join('\n');

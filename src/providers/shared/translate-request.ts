@@ -14,6 +14,16 @@ function textOf(content: unknown): string {
   return '';
 }
 
+/**
+ * Text blocks or parts as the other side's text parts (one block collapses to a string). Keeping them separate, not
+ * joined, is what makes a multi-block system prompt or tool result survive a round trip unchanged.
+ */
+function textParts(content: unknown): string | Json[] {
+  if (!Array.isArray(content)) return typeof content === 'string' ? content : '';
+  const parts = content.filter((p: any) => typeof p?.text === 'string').map((p: any) => ({ type: 'text', text: p.text }));
+  return parts.length === 0 ? '' : parts.length === 1 ? parts[0]!.text : parts;
+}
+
 function imageToAnthropic(url: string): Json {
   const m = /^data:([^;]+);base64,(.*)$/s.exec(url);
   if (m) return { type: 'image', source: { type: 'base64', media_type: m[1], data: m[2] } };
@@ -58,19 +68,20 @@ export function openaiToAnthropicRequest(req: Json): Json {
   }
   const system: Json[] = [];
   const messages: Json[] = [];
-  const pushUser = (blocks: Json[]) => {
+  const asBlocks = (c: string | Json[]): Json[] => (typeof c === 'string' ? [{ type: 'text', text: c }] : c);
+  // Every tool_result answering one assistant turn must sit in the single user message that follows it, so
+  // consecutive user-side messages (tool results, then the user's next words) merge into one turn.
+  const pushUser = (content: string | Json[]) => {
     const last = messages[messages.length - 1];
-    if (last && last.role === 'user' && Array.isArray(last.content)) last.content.push(...blocks);
-    else messages.push({ role: 'user', content: blocks });
+    if (last?.role === 'user') last.content = [...asBlocks(last.content), ...asBlocks(content)];
+    else messages.push({ role: 'user', content });
   };
   for (const m of req.messages as Json[]) {
     if (m.role === 'system' || m.role === 'developer') {
       if (typeof m.content === 'string') system.push({ type: 'text', text: m.content });
       else for (const p of m.content ?? []) system.push({ type: 'text', text: p.text ?? '', ...(p.cache_control ? { cache_control: p.cache_control } : {}) });
     } else if (m.role === 'user') {
-      const c = userPartsToAnthropic(m.content);
-      if (typeof c === 'string') pushUser([{ type: 'text', text: c }]);
-      else pushUser(c);
+      pushUser(userPartsToAnthropic(m.content));
     } else if (m.role === 'assistant') {
       const blocks: Json[] = [];
       const t = textOf(m.content);
@@ -78,9 +89,11 @@ export function openaiToAnthropicRequest(req: Json): Json {
       for (const tc of m.tool_calls ?? []) {
         blocks.push({ type: 'tool_use', id: tc.id, name: tc.function?.name, input: parseArgs(tc.function?.arguments) });
       }
-      messages.push({ role: 'assistant', content: blocks.length ? blocks : [{ type: 'text', text: '' }] });
+      // Anthropic rejects empty text blocks; an assistant turn with nothing in it is dropped (the user turns around it merge).
+      if (blocks.length === 0) continue;
+      messages.push({ role: 'assistant', content: typeof m.content === 'string' && blocks.length === 1 ? t : blocks });
     } else if (m.role === 'tool' || m.role === 'function') {
-      pushUser([{ type: 'tool_result', tool_use_id: m.tool_call_id ?? m.name, content: textOf(m.content) }]);
+      pushUser([{ type: 'tool_result', tool_use_id: m.tool_call_id ?? m.name, content: textParts(m.content) }]);
     }
   }
   const instruction = jsonInstruction(req.response_format);
@@ -91,7 +104,9 @@ export function openaiToAnthropicRequest(req: Json): Json {
     max_tokens: req.max_completion_tokens ?? req.max_tokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
     messages,
   };
-  if (system.length) out.system = system;
+  // A lone plain system prompt stays a string (as an Anthropic client would send it); blocks keep cache breakpoints.
+  if (system.length === 1 && !system[0]!.cache_control) out.system = system[0]!.text;
+  else if (system.length) out.system = system;
   if (req.stream) out.stream = true;
   if (typeof req.temperature === 'number') out.temperature = Math.min(1, req.temperature);
   if (typeof req.top_p === 'number') out.top_p = req.top_p;
@@ -104,7 +119,8 @@ export function openaiToAnthropicRequest(req: Json): Json {
       input_schema: t.function?.parameters ?? { type: 'object', properties: {} },
     }));
     const tc = req.tool_choice;
-    if (tc === 'required') out.tool_choice = { type: 'any' };
+    if (tc === 'auto') out.tool_choice = { type: 'auto' };
+    else if (tc === 'required') out.tool_choice = { type: 'any' };
     else if (tc === 'none') out.tool_choice = { type: 'none' };
     else if (tc && typeof tc === 'object' && tc.function?.name) out.tool_choice = { type: 'tool', name: tc.function.name };
     if (req.parallel_tool_calls === false) out.tool_choice = { ...(out.tool_choice ?? { type: 'auto' }), disable_parallel_tool_use: true };
@@ -122,7 +138,7 @@ function anthropicContentToOpenAI(blocks: Json[]): { parts: Json[]; toolResults:
       const url = src.type === 'base64' ? `data:${src.media_type};base64,${src.data}` : src.url;
       parts.push({ type: 'image_url', image_url: { url } });
     } else if (b.type === 'tool_result') {
-      const content = typeof b.content === 'string' ? b.content : textOf(b.content);
+      const content = textParts(b.content);
       toolResults.push({ role: 'tool', tool_call_id: b.tool_use_id, content });
     }
   }
@@ -133,7 +149,7 @@ function anthropicContentToOpenAI(blocks: Json[]): { parts: Json[]; toolResults:
 export function anthropicToOpenAIRequest(req: Json): Json {
   const messages: Json[] = [];
   if (typeof req.system === 'string' && req.system) messages.push({ role: 'system', content: req.system });
-  else if (Array.isArray(req.system) && req.system.length) messages.push({ role: 'system', content: textOf(req.system) });
+  else if (Array.isArray(req.system) && req.system.length) messages.push({ role: 'system', content: textParts(req.system) });
   for (const m of req.messages as Json[]) {
     if (typeof m.content === 'string') {
       messages.push({ role: m.role, content: m.content });
@@ -150,14 +166,14 @@ export function anthropicToOpenAIRequest(req: Json): Json {
     const { parts, toolResults } = anthropicContentToOpenAI(m.content);
     messages.push(...toolResults);
     if (parts.length) {
-      const allText = parts.every((p) => p.type === 'text');
-      messages.push({ role: 'user', content: allText ? parts.map((p) => p.text).join('') : parts });
+      messages.push({ role: 'user', content: parts.length === 1 && parts[0]!.type === 'text' ? parts[0]!.text : parts });
     }
   }
   const out: Json = { model: req.model, messages, max_tokens: req.max_tokens };
   if (req.stream) out.stream = true;
   if (typeof req.temperature === 'number') out.temperature = req.temperature;
   if (typeof req.top_p === 'number') out.top_p = req.top_p;
+  // OpenAI rejects more than four stop sequences; the first four are the best that can be done.
   if (Array.isArray(req.stop_sequences) && req.stop_sequences.length) out.stop = req.stop_sequences.slice(0, 4);
   if (typeof req.metadata?.user_id === 'string') out.user = req.metadata.user_id;
   if (Array.isArray(req.tools) && req.tools.length) {
@@ -166,7 +182,8 @@ export function anthropicToOpenAIRequest(req: Json): Json {
       function: { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema ?? { type: 'object' } },
     }));
     const tc = req.tool_choice;
-    if (tc?.type === 'any') out.tool_choice = 'required';
+    if (tc?.type === 'auto') out.tool_choice = 'auto';
+    else if (tc?.type === 'any') out.tool_choice = 'required';
     else if (tc?.type === 'none') out.tool_choice = 'none';
     else if (tc?.type === 'tool') out.tool_choice = { type: 'function', function: { name: tc.name } };
     if (tc?.disable_parallel_tool_use) out.parallel_tool_calls = false;

@@ -20,6 +20,10 @@ export const FINISH_TO_STOP: Record<string, string> = {
   content_filter: 'refusal',
 };
 
+// Own-property lookups: a reason the tables do not list (or one named like an Object.prototype member) gets the default.
+export const finishOf = (stopReason: unknown): string => (typeof stopReason === 'string' && Object.hasOwn(STOP_TO_FINISH, stopReason) ? STOP_TO_FINISH[stopReason]! : 'stop');
+export const stopOf = (finishReason: unknown): string => (typeof finishReason === 'string' && Object.hasOwn(FINISH_TO_STOP, finishReason) ? FINISH_TO_STOP[finishReason]! : 'end_turn');
+
 /** Anthropic message → OpenAI chat.completion. */
 export function anthropicToOpenAIResponse(msg: Json): Json {
   const blocks: Json[] = Array.isArray(msg.content) ? msg.content : [];
@@ -34,7 +38,7 @@ export function anthropicToOpenAIResponse(msg: Json): Json {
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: msg.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: STOP_TO_FINISH[msg.stop_reason] ?? 'stop' }],
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finishOf(msg.stop_reason) }],
     usage: toOpenAIUsage(fromAnthropicUsage(msg.usage) ?? emptyUsage()),
   };
 }
@@ -45,6 +49,9 @@ export function openaiToAnthropicResponse(res: Json): Json {
   const m = choice.message ?? {};
   const content: Json[] = [];
   if (typeof m.content === 'string' && m.content) content.push({ type: 'text', text: m.content });
+  // A refusal arrives in its own field with no content; Anthropic gives refusals as text with stop_reason 'refusal'.
+  const refused = typeof m.refusal === 'string' && m.refusal !== '';
+  if (refused && !content.length) content.push({ type: 'text', text: m.refusal });
   for (const tc of m.tool_calls ?? []) {
     let input: unknown = {};
     try {
@@ -60,7 +67,7 @@ export function openaiToAnthropicResponse(res: Json): Json {
     role: 'assistant',
     model: res.model,
     content,
-    stop_reason: FINISH_TO_STOP[choice.finish_reason] ?? 'end_turn',
+    stop_reason: refused ? 'refusal' : stopOf(choice.finish_reason),
     stop_sequence: null,
     usage: toAnthropicUsage(fromOpenAIUsage(res.usage) ?? emptyUsage()),
   };

@@ -4,8 +4,8 @@
  * passthrough path: the dispatch stage feeds events, and usage is read from the same events on the side.
  */
 import { sseEvent } from './sse.js';
-import { STOP_TO_FINISH, FINISH_TO_STOP } from './translate-response.js';
-import { fromAnthropicUsage, toAnthropicUsage, toOpenAIUsage, fromOpenAIUsage, type Usage } from '../usage.js';
+import { finishOf, stopOf } from './translate-response.js';
+import { fromAnthropicUsage, toAnthropicUsage, toOpenAIUsage, fromOpenAIUsage, emptyUsage, type Usage } from '../usage.js';
 
 type Json = Record<string, any>;
 
@@ -66,7 +66,7 @@ export class AnthropicToOpenAIStream {
       }
       case 'message_delta': {
         for (const [k, v] of Object.entries(data.usage ?? {})) if (v !== null && v !== undefined) this.usageRaw[k] = v;
-        return this.chunk({}, STOP_TO_FINISH[data.delta?.stop_reason] ?? 'stop');
+        return this.chunk({}, finishOf(data.delta?.stop_reason));
       }
       case 'message_stop': {
         let out = '';
@@ -86,6 +86,14 @@ export class AnthropicToOpenAIStream {
   }
 }
 
+const OPENAI_TO_ANTHROPIC_ERROR = new Map([
+  ['invalid_request_error', 'invalid_request_error'],
+  ['rate_limit_error', 'rate_limit_error'],
+  ['rate_limit_exceeded', 'rate_limit_error'],
+  ['server_error', 'api_error'],
+  ['overloaded', 'overloaded_error'],
+]);
+
 /** OpenAI chunks → Anthropic stream events. */
 export class OpenAIToAnthropicStream {
   private started = false;
@@ -95,6 +103,7 @@ export class OpenAIToAnthropicStream {
   private openBlock: 'text' | 'tool' | null = null;
   private toolBlocks = new Map<number, number>();
   private finish: string | null = null;
+  private refused = false;
   private usageValue: Usage | undefined;
   private done = false;
 
@@ -106,7 +115,11 @@ export class OpenAIToAnthropicStream {
     this.started = true;
     this.id = `msg_${String(chunk.id ?? '').replace(/^chatcmpl-/, '')}`;
     this.model = chunk.model ?? '';
-    const message = { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } };
+    // OpenAI reports usage only at the end, so message_start carries zeros (or a usage an early chunk already gave) in
+    // the full shape: the Anthropic SDK copies input and cache totals from message_delta but keeps `cache_creation`
+    // from here, so it must exist.
+    const usage = toAnthropicUsage(this.usageValue ?? emptyUsage());
+    const message = { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage };
     return sseEvent(JSON.stringify({ type: 'message_start', message }), 'message_start');
   }
 
@@ -126,14 +139,25 @@ export class OpenAIToAnthropicStream {
   }
 
   push(chunk: Json): string {
-    let out = this.started ? '' : this.start(chunk);
+    if (this.done) return '';
+    if (chunk.error) {
+      // After an error event the Anthropic SDK throws; nothing (not even message_stop) may follow it.
+      this.done = true;
+      const e = chunk.error;
+      const error = { type: OPENAI_TO_ANTHROPIC_ERROR.get(e.type) ?? OPENAI_TO_ANTHROPIC_ERROR.get(e.code) ?? 'api_error', message: String(e.message ?? 'upstream error') };
+      return sseEvent(JSON.stringify({ type: 'error', error }), 'error');
+    }
     if (chunk.usage) this.usageValue = fromOpenAIUsage(chunk.usage);
+    let out = this.started ? '' : this.start(chunk);
     const choice = chunk.choices?.[0];
     if (choice) {
       const d = choice.delta ?? {};
-      if (typeof d.content === 'string' && d.content) {
+      // A refusal streams in its own field; Anthropic streams refusals as text and ends with stop_reason 'refusal'.
+      if (typeof d.refusal === 'string' && d.refusal) this.refused = true;
+      const text = typeof d.content === 'string' && d.content ? d.content : typeof d.refusal === 'string' ? d.refusal : '';
+      if (text) {
         out += this.openText();
-        out += sseEvent(JSON.stringify({ type: 'content_block_delta', index: this.blockIndex, delta: { type: 'text_delta', text: d.content } }), 'content_block_delta');
+        out += sseEvent(JSON.stringify({ type: 'content_block_delta', index: this.blockIndex, delta: { type: 'text_delta', text } }), 'content_block_delta');
       }
       for (const tc of d.tool_calls ?? []) {
         if (!this.toolBlocks.has(tc.index)) {
@@ -163,7 +187,7 @@ export class OpenAIToAnthropicStream {
     out += this.closeBlock();
     const usage = this.usageValue ? toAnthropicUsage(this.usageValue) : { output_tokens: 0 };
     out += sseEvent(
-      JSON.stringify({ type: 'message_delta', delta: { stop_reason: FINISH_TO_STOP[this.finish ?? 'stop'] ?? 'end_turn', stop_sequence: null }, usage }),
+      JSON.stringify({ type: 'message_delta', delta: { stop_reason: this.refused ? 'refusal' : stopOf(this.finish ?? 'stop'), stop_sequence: null }, usage }),
       'message_delta',
     );
     out += sseEvent(JSON.stringify({ type: 'message_stop' }), 'message_stop');
