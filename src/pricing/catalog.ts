@@ -1,8 +1,10 @@
 /**
  * The price catalog: config overrides and custom models first (including self-hosted models priced from GPU-hours),
- * then Pydantic's genai-prices catalog (`@pydantic/genai-prices`, MIT, bundled data), with batch rates from LiteLLM's
- * catalog (data/litellm-prices, MIT) because genai-prices does not model batch discounts; where neither has a batch
- * rate, OpenAI and Anthropic models get their documented 50 %.
+ * then Pydantic's genai-prices catalog (`@pydantic/genai-prices`, MIT, bundled data), with batch discounts from LiteLLM's
+ * catalog (data/litellm-prices, MIT) because genai-prices does not model them; where neither has a batch rate, OpenAI
+ * and Anthropic models get their documented 50 %. LiteLLM's batch price is used as a ratio to its own list price and
+ * applied to genai-prices' rates, never as an absolute rate: LiteLLM's batch prices are flat (no long-context tier)
+ * and undated, and its list price can differ from genai-prices' (then an absolute batch rate would not be 50 %).
  * Date-conditional prices (price changes, off-peak windows) resolve against the call's own timestamp.
  */
 import { calcPrice, type ModelInfo, type ModelPrice } from '@pydantic/genai-prices';
@@ -51,14 +53,22 @@ export function catalogProvider(providerType: string | undefined, model: string)
   return undefined;
 }
 
+/**
+ * A constraint's "HH:MM:SS" with its UTC offset ("Z", "+08:00") → seconds after UTC midnight; NaN if malformed
+ * (the constraint then never matches). The offset must be applied: "09:00:00+08:00" is 01:00 UTC.
+ */
+export function timeOfDayUtc(s: string): number {
+  const m = /^(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|([+-])(\d\d):?(\d\d))?$/.exec(s.trim());
+  if (!m) return NaN;
+  const local = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  const offset = m[4] ? (m[4] === '+' ? 1 : -1) * (Number(m[5]) * 3600 + Number(m[6]) * 60) : 0;
+  return (((local - offset) % 86400) + 86400) % 86400;
+}
+
 /** Resolve genai-prices' conditional price list for a timestamp (the last matching constraint wins). */
-function activePrices(info: ModelInfo, at: Date): ModelPrice {
+export function activePrices(info: ModelInfo, at: Date): ModelPrice {
   if (!Array.isArray(info.prices)) return info.prices;
   const secs = at.getUTCHours() * 3600 + at.getUTCMinutes() * 60 + at.getUTCSeconds();
-  const tod = (s: string) => {
-    const [h, m, sec] = s.replace(/Z|[+-]\d\d:?\d\d$/, '').split(':').map(Number);
-    return (h ?? 0) * 3600 + (m ?? 0) * 60 + (sec ?? 0);
-  };
   for (let i = info.prices.length - 1; i >= 0; i--) {
     const p = info.prices[i]!;
     const c = p.constraint as { type?: string; start_date?: string; start_time?: string; end_time?: string } | undefined;
@@ -66,23 +76,28 @@ function activePrices(info: ModelInfo, at: Date): ModelPrice {
     if (c.type === 'start_date' || c.start_date) {
       if (at >= new Date(c.start_date!)) return p.prices;
     } else if (c.start_time && c.end_time) {
-      const s = tod(c.start_time);
-      const e = tod(c.end_time);
+      const s = timeOfDayUtc(c.start_time);
+      const e = timeOfDayUtc(c.end_time);
       if (e < s ? secs >= s || secs < e : secs >= s && secs < e) return p.prices;
     }
   }
   return info.prices[0]!.prices;
 }
 
-function litellmBatch(model: string): { input?: Rate; output?: Rate } {
+/** LiteLLM's batch discount for a model as [batch, list] ratios ($ per token, scaled), when it lists both. */
+function litellmBatchRatio(model: string): { input?: [bigint, bigint]; output?: [bigint, bigint] } {
   const e = litellmPrices()[model];
   if (!e) return {};
-  // LiteLLM prices are $ per token; ×10^6 gives $ per million tokens = µ$ per token, our rate unit.
-  const r = (k: string) => (typeof e[k] === 'number' ? toScaledRate(e[k] as number) : undefined);
-  return { input: r('input_cost_per_token_batches'), output: r('output_cost_per_token_batches') };
+  const ratio = (batchKey: string, listKey: string): [bigint, bigint] | undefined => {
+    const b = e[batchKey];
+    const l = e[listKey];
+    return typeof b === 'number' && typeof l === 'number' && l > 0 ? [toScaledRate(b), toScaledRate(l)] : undefined;
+  };
+  return { input: ratio('input_cost_per_token_batches', 'input_cost_per_token'), output: ratio('output_cost_per_token_batches', 'output_cost_per_token') };
 }
 
-const toScaledRate = (perToken: number): Rate => toScaled(perToken, 6);
+// LiteLLM prices are $ per token; ×10^6 gives $ per million tokens = µ$ per token, our rate unit.
+const toScaledRate = (perToken: number): bigint => toScaled(perToken, 6);
 
 function fromOverride(model: string, o: PriceOverride): ModelRates {
   if (o.selfHosted) {
@@ -137,9 +152,10 @@ export class PriceCatalog {
     const p = activePrices(found.info, at) as Record<string, any>;
     const input = rateFrom(p.input_mtok) ?? 0n;
     const output = rateFrom(p.output_mtok) ?? 0n;
-    const lb = litellmBatch(found.info.id) ?? {};
-    const lbm = lb.input ? lb : litellmBatch(model);
+    const lb = litellmBatchRatio(found.info.id);
+    const ratio = lb.input ? lb : litellmBatchRatio(model);
     const halfPrice = found.providerId === 'openai' || found.providerId === 'anthropic';
+    const batch = (r: Rate, x: [bigint, bigint] | undefined) => (x ? scaleRate(r, x[0], x[1]) : halfPrice ? scaleRate(r, 1n, 2n) : undefined);
     return {
       source: `genai-prices:${found.providerId}/${found.info.id}`,
       model: found.info.id,
@@ -149,8 +165,8 @@ export class PriceCatalog {
       cacheWrite5m: rateFrom(p.cache_write_5m_mtok ?? p.cache_write_mtok),
       cacheWrite1h: rateFrom(p.cache_write_1h_mtok),
       reasoning: rateFrom(p.output_reasoning_mtok),
-      batchInput: lbm.input ?? (halfPrice ? scaleRate(input, 1n, 2n) : undefined),
-      batchOutput: lbm.output ?? (halfPrice ? scaleRate(output, 1n, 2n) : undefined),
+      batchInput: batch(input, ratio.input),
+      batchOutput: batch(output, ratio.output),
     };
   }
 }

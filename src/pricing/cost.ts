@@ -48,7 +48,9 @@ export function costOf(u: Usage, rates: ModelRates, opts: CostOptions = {}): Cos
   const at = (r: Rate) => rateAt(r, total);
   const reasoning = Math.min(u.reasoningTokens, u.outputTokens);
   const outRate = at(outputRate);
-  const reasoningRate = rates.reasoning !== undefined ? (batch ? (at(rates.reasoning) * outRate) / at(rates.output) : at(rates.reasoning)) : outRate;
+  // In batch, a separate reasoning rate takes the output discount; a free list output (0) leaves it undiscounted.
+  const listOut = at(rates.output);
+  const reasoningRate = rates.reasoning === undefined ? outRate : batch && listOut !== 0n ? (at(rates.reasoning) * outRate) / listOut : at(rates.reasoning);
   const parts = {
     input: BigInt(fresh) * at(inputRate),
     cacheRead: BigInt(u.cacheReadTokens) * batchRatio(rates.cacheRead, rates.input),

@@ -44,7 +44,8 @@ export class Pricer {
   price(rec: RequestRecord): Priced {
     const at = new Date(rec.ts);
     const usage = rec.usage;
-    const attemptCosts = rec.attempts.map((a) => (a.usage ? this.cost(a.usage, a.model, a.provider, at)?.micros ?? 0 : 0));
+    // Attempts are priced like the request (batch rates for a batch), so attempt costs add up to the row's cost.
+    const attemptCosts = rec.attempts.map((a) => (a.usage ? this.cost(a.usage, a.model, a.provider, at, rec.batch === true)?.micros ?? 0 : 0));
     if (!usage) return { costMicros: 0, baselineModel: null, baselineCostMicros: 0, priceSource: 'no-usage', attemptCosts };
     const served = this.cost(usage, rec.model, rec.provider, at, rec.batch === true);
     const hit = rec.cacheStatus !== undefined && rec.cacheStatus !== 'miss';

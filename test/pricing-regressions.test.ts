@@ -1,0 +1,150 @@
+/**
+ * Regression tests for the cost bugs gateways and SDK wrappers are known for, each named for the bug. Expected µ$ are
+ * worked out by hand from the list prices (in the comments), never read from the catalog.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PriceCatalog } from '../src/pricing/catalog.js';
+import { costOf } from '../src/pricing/cost.js';
+import { toScaled } from '../src/pricing/decimal.js';
+import { fromAnthropicUsage, fromOpenAIUsage, mergeUsage, toAnthropicUsage, toOpenAIUsage, type Usage } from '../src/providers/usage.js';
+import type { LedgerRow } from '../src/stores/ledger/types.js';
+import { extractionPaths, loadUsageFixtures, type UsageFixture } from './helpers/pricing-fixtures.js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+
+const catalog = new PriceCatalog();
+const AT = new Date('2025-11-03T12:00:00Z');
+const price = (u: Usage, model: string) => costOf(u, catalog.rates(model, undefined, AT)!);
+const fixture = (name: string): UsageFixture => loadUsageFixtures().find((f) => f.name === name)!;
+/** µ$ for `tokens` at `$perM` $/Mtok, scaled like CostBreakdown parts (10^12). */
+const part = (tokens: number, perM: string) => BigInt(tokens) * toScaled(perM);
+
+test('cache-write tokens double-counted', () => {
+  // Anthropic's input_tokens (3) excludes the 2500 written tokens; billing them as input too would add 2500 x $1/M.
+  const u = fromAnthropicUsage({ input_tokens: 3, cache_creation_input_tokens: 2500, cache_read_input_tokens: 0, output_tokens: 120 })!;
+  assert.equal(u.inputTokens, 2503);
+  const c = price(u, 'claude-haiku-4-5');
+  assert.equal(c.parts.input, part(3, '1'));
+  assert.equal(c.parts.cacheWrite5m, part(2500, '1.25'));
+  assert.equal(c.micros, 3728); // 3 + 3125 + 600
+  // With the TTL split: each write counted once, at its own TTL's rate (never also at the other TTL, never as input).
+  const split = fromAnthropicUsage({ input_tokens: 12, cache_creation_input_tokens: 5120, cache_read_input_tokens: 0, cache_creation: { ephemeral_5m_input_tokens: 1024, ephemeral_1h_input_tokens: 4096 }, output_tokens: 256 })!;
+  assert.equal(price(split, 'claude-sonnet-4-5').micros, 32292); // 36 + 3840 + 24576 + 3840
+  // A stream restating cumulative counts in message_delta, a merge of repeated reports, and a round trip through the
+  // OpenAI shape (prompt_tokens includes the writes) must all leave the writes counted once.
+  for (const path of Object.values(extractionPaths(fixture('anthropic-sonnet-4-5-write-1h.stream')))) assert.equal(price(path!, 'claude-sonnet-4-5').micros, 32292);
+  assert.deepEqual(mergeUsage(split, split), split);
+  assert.deepEqual(fromOpenAIUsage(toOpenAIUsage(split)), split);
+  assert.deepEqual(fromAnthropicUsage(toAnthropicUsage(split)), split);
+});
+
+test('cache reads billed as fresh input only when streaming', () => {
+  for (const [pair, model, readTokens, readRate, micros] of [
+    ['anthropic-sonnet-4-5-read-write-5m', 'claude-sonnet-4-5', 10000, '0.3', 16650], // 150 + 3000 + 7500 + 6000
+    ['openai-gpt-4o-cached', 'gpt-4o', 1024, '1.25', 5470], // 1190 + 1280 + 3000
+  ] as const) {
+    for (const name of [pair, `${pair}.stream`]) {
+      for (const [path, u] of Object.entries(extractionPaths(fixture(name)))) {
+        assert.equal(u!.cacheReadTokens, readTokens, `${name} via ${path}`);
+        const c = price(u!, model);
+        assert.equal(c.parts.cacheRead, part(readTokens, readRate), `${name} via ${path}: reads at the read rate`);
+        assert.equal(c.micros, micros, `${name} via ${path}`);
+      }
+    }
+  }
+});
+
+test('OpenAI cached tokens billed at full rate', () => {
+  // prompt_tokens 1500 includes 1024 cached: 476 x $2.50/M + 1024 x $1.25/M + 300 x $10/M = 1190 + 1280 + 3000 = 5470 µ$
+  // (the bug: 1500 x $2.50/M + 3000 = 6750 µ$, or cached billed twice: 8030 µ$).
+  const u = fromOpenAIUsage({ prompt_tokens: 1500, completion_tokens: 300, total_tokens: 1800, prompt_tokens_details: { cached_tokens: 1024, audio_tokens: 0 } })!;
+  const c = price(u, 'gpt-4o');
+  assert.equal(c.parts.input, part(476, '2.5'));
+  assert.equal(c.parts.cacheRead, part(1024, '1.25'));
+  assert.equal(c.micros, 5470);
+  // Same for a reasoning model: 1024 x $1.10/M + 1024 x $0.55/M + 1800 x $4.40/M = 1126.4 + 563.2 + 7920 = 9609.6 µ$
+  const o3 = fromOpenAIUsage({ prompt_tokens: 2048, completion_tokens: 1800, prompt_tokens_details: { cached_tokens: 1024 }, completion_tokens_details: { reasoning_tokens: 1536 } })!;
+  assert.equal(price(o3, 'o3-mini').micros, 9610);
+});
+
+test('prompt_tokens including vs excluding cached tokens across providers', () => {
+  // One call, reported both ways: OpenAI prompt_tokens INCLUDES cached tokens; Anthropic input_tokens EXCLUDES reads.
+  const openai = fromOpenAIUsage({ prompt_tokens: 1500, completion_tokens: 300, prompt_tokens_details: { cached_tokens: 1024 } })!;
+  const anthropic = fromAnthropicUsage({ input_tokens: 476, cache_read_input_tokens: 1024, cache_creation_input_tokens: 0, output_tokens: 300 })!;
+  assert.equal(openai.inputTokens, 1500);
+  assert.equal(anthropic.inputTokens, 1500);
+  assert.deepEqual(anthropic, openai);
+  assert.equal(toAnthropicUsage(openai).input_tokens, 476);
+  assert.equal(toOpenAIUsage(anthropic).prompt_tokens, 1500);
+  for (const u of [openai, anthropic]) {
+    assert.equal(price(u, 'gpt-4o').micros, 5470); // 1190 + 1280 + 3000
+    // 476 x $3/M + 1024 x $0.30/M + 300 x $15/M = 1428 + 307.2 + 4500 = 6235.2 µ$
+    assert.equal(price(u, 'claude-sonnet-4-5').micros, 6235);
+  }
+  // Anthropic writes are inside the total too: 3 fresh + 2500 written = 2503, and the long-context threshold sees it.
+  const big = fromAnthropicUsage({ input_tokens: 150000, cache_read_input_tokens: 60000, cache_creation_input_tokens: 5000, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 5000 }, output_tokens: 1000 })!;
+  assert.equal(big.inputTokens, 215000);
+  assert.equal(price(big, 'claude-sonnet-4-5').micros, 1018500); // 900000 + 36000 + 60000 + 22500 at the >200k tier
+});
+
+/** List prices in $/Mtok, written out here so the ledger check does not trust the catalog it is checking. */
+const LIST: Record<string, { in: string; read: string; w5: string; w1: string; out: string }> = {
+  'gpt-4o-mini': { in: '0.15', read: '0.075', w5: '0.15', w1: '0.15', out: '0.6' },
+  'claude-sonnet-4-5': { in: '3', read: '0.3', w5: '3.75', w1: '6', out: '15' },
+  'claude-haiku-4-5': { in: '1', read: '0.1', w5: '1.25', w1: '2', out: '5' },
+};
+
+/** A ledger row's cost recomputed by hand from its own token counts (base tier only: these prompts are small). */
+function byHand(r: LedgerRow): number {
+  const p = LIST[r.model!]!;
+  const fresh = r.inputTokens - r.cacheReadTokens - r.cacheWrite5mTokens - r.cacheWrite1hTokens;
+  const exact = part(fresh, p.in) + part(r.cacheReadTokens, p.read) + part(r.cacheWrite5mTokens, p.w5) + part(r.cacheWrite1hTokens, p.w1) + part(r.outputTokens, p.out);
+  const scale = 10n ** 12n;
+  const q = exact / scale;
+  const twice = (exact % scale) * 2n;
+  return Number(twice > scale || (twice === scale && q % 2n === 1n) ? q + 1n : q);
+}
+
+test('streamed traffic logged at $0', async () => {
+  const t: TestGateway = await startTestGateway();
+  try {
+    const anthropicHeaders = { 'anthropic-version': '2023-06-01', 'x-api-key': 'sk-ant-test' };
+    const send = async (id: string, path: string, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-costgate-request-id': id, ...headers }, body: JSON.stringify(body) });
+      assert.equal(res.status, 200, `${id}: ${res.status}`);
+      await res.text(); // read the whole stream: a stream is metered after its last byte
+    };
+    const rules = Array.from({ length: 400 }, (_, i) => `Rule ${i}: validate input ${i} before use.`).join(' ');
+    const cases: { name: string; path: string; body: Record<string, unknown>; headers?: Record<string, string>; warm?: boolean; cached?: boolean }[] = [
+      { name: 'openai', path: '/v1/chat/completions', body: { model: 'gpt-4o-mini', max_tokens: 40, messages: [{ role: 'user', content: 'Say hello in three languages.' }] } },
+      { name: 'openai-cached', path: '/v1/chat/completions', warm: true, cached: true, body: { model: 'gpt-4o-mini', max_tokens: 40, messages: [{ role: 'system', content: rules }, { role: 'user', content: 'Which rule is first?' }] } },
+      { name: 'anthropic-cached', path: '/v1/messages', headers: anthropicHeaders, warm: true, cached: true, body: { model: 'claude-sonnet-4-5', max_tokens: 64, system: [{ type: 'text', text: rules, cache_control: { type: 'ephemeral' } }], messages: [{ role: 'user', content: 'Summarize the rules.' }] } },
+      { name: 'cross-wire', path: '/v1/chat/completions', body: { model: 'claude-haiku-4-5', max_tokens: 48, messages: [{ role: 'user', content: 'Name a prime number.' }] } },
+    ];
+    let n = 0;
+    for (const c of cases) {
+      if (c.warm) await send(`${c.name}-warm`, c.path, c.body, c.headers);
+      await send(`${c.name}-plain`, c.path, c.body, c.headers);
+      await send(`${c.name}-stream`, c.path, { ...c.body, stream: true }, c.headers);
+      n += c.warm ? 3 : 2;
+    }
+    await t.waitRecords(n);
+    await t.gw.ledger.writer.flushNow();
+    const { rows } = await t.gw.ledger.store.query({ limit: 100 });
+    const row = (id: string) => rows.find((r) => r.requestId === id) ?? assert.fail(`no ledger row for ${id}`);
+    for (const c of cases) {
+      const plain = row(`${c.name}-plain`);
+      const streamed = row(`${c.name}-stream`);
+      assert.equal(streamed.stream, true);
+      assert.equal(streamed.usageEstimated, false, `${c.name}: streamed usage came from the provider, not the tokenizer`);
+      assert.ok(streamed.costMicros > 0, `${c.name}: streamed row cost ${streamed.costMicros}`);
+      assert.equal(streamed.costMicros, plain.costMicros, `${c.name}: streamed and non-streamed rows cost the same`);
+      assert.equal(streamed.costMicros, byHand(streamed), `${c.name}: cost matches the list prices`);
+      assert.equal(streamed.baselineCostMicros, plain.baselineCostMicros);
+      for (const k of ['inputTokens', 'cacheReadTokens', 'cacheWrite5mTokens', 'cacheWrite1hTokens', 'outputTokens'] as const) assert.equal(streamed[k], plain[k], `${c.name}: ${k}`);
+      if (c.cached) assert.ok(streamed.cacheReadTokens > 0 && streamed.cacheReadTokens < streamed.inputTokens, `${c.name}: prompt cache read`);
+    }
+  } finally {
+    await t.close();
+  }
+});
