@@ -38,10 +38,45 @@ function reviver(key: string, value: unknown): unknown {
   return key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : value;
 }
 
+const POLLUTION = /"(__proto__|constructor|prototype)"\s*:/;
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Deepest nesting of objects/arrays, skipping string contents; stops early once past `limit`. */
+export function jsonDepth(raw: Uint8Array, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max && (max = depth) > limit) return max;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/** Deeper JSON is refused: serializers and translators recurse, and no real request nests this deep. */
+export const MAX_JSON_DEPTH = 128;
+
 export function parseJsonBody(raw: Buffer): unknown {
   if (raw.length === 0) throw new GatewayError('invalid_json', 'We could not parse the JSON body of your request: the body is empty.');
+  let text: string;
   try {
-    return JSON.parse(raw.toString('utf8'), reviver);
+    text = utf8.decode(raw);
+  } catch {
+    throw new GatewayError('invalid_json', 'We could not parse the JSON body of your request: it is not valid UTF-8.');
+  }
+  // Only bodies long enough to nest deeply are scanned (each level needs at least two bytes).
+  if (raw.length > MAX_JSON_DEPTH * 2 && jsonDepth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new GatewayError('invalid_json', `We could not parse the JSON body of your request: nesting deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
+  try {
+    // The reviver costs a walk of every value, so it runs only when a dangerous key is present at all.
+    return POLLUTION.test(text) ? JSON.parse(text, reviver) : JSON.parse(text);
   } catch (e) {
     throw new GatewayError('invalid_json', `We could not parse the JSON body of your request: ${(e as Error).message}`);
   }
