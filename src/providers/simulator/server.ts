@@ -11,6 +11,7 @@ import { PrefixStore } from './prompt-cache.js';
 import { respond, type AnswerHook } from './respond.js';
 import { openaiBody, openaiEvents, anthropicBody, anthropicEvents, embedding } from './wire.js';
 import { hashSeed } from './content.js';
+import { sseEvent } from '../shared/sse.js';
 import { countEmbeddingInput } from '../../tokens/count.js';
 import { SimulatorOptionsSchema, type SimulatorOptions } from '../../config/schema.js';
 
@@ -46,6 +47,39 @@ function sendError(res: ServerResponse, anthropic: boolean, status: number, type
   sendJson(res, status, body, { 'x-request-id': `req_sim_${Date.now().toString(36)}`, ...headers });
 }
 
+/** The provider's error `type` for an HTTP status, as each wire names it. */
+function errorType(status: number, anthropic: boolean): string {
+  const t: Record<number, [string, string]> = {
+    400: ['invalid_request_error', 'invalid_request_error'],
+    401: ['authentication_error', 'invalid_request_error'],
+    403: ['permission_error', 'invalid_request_error'],
+    404: ['not_found_error', 'invalid_request_error'],
+    413: ['request_too_large', 'invalid_request_error'],
+    422: ['invalid_request_error', 'invalid_request_error'],
+    429: ['rate_limit_error', 'rate_limit_error'],
+    529: ['overloaded_error', 'server_error'],
+  };
+  const pair = t[status] ?? (status >= 500 ? ['api_error', 'server_error'] : ['invalid_request_error', 'invalid_request_error']);
+  return anthropic ? pair[0] : pair[1];
+}
+
+/**
+ * Cut the connection after what was written so far has left. `socket.destroy()` alone discards writes still corked
+ * for this tick, which would turn "cut after N events" into "cut before any".
+ */
+async function dropConnection(res: ServerResponse): Promise<void> {
+  const s = res.socket;
+  if (!s) return;
+  await new Promise<void>((r) => setImmediate(r));
+  if (s.writableLength > 0 && !s.destroyed) {
+    await new Promise<void>((r) => {
+      s.once('drain', r);
+      s.once('close', r);
+    });
+  }
+  s.destroy();
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -73,29 +107,40 @@ export async function startSimulator(options: SimulatorServerOptions = {}): Prom
       case '503':
         sendError(res, anthropic, 503, anthropic ? 'overloaded_error' : 'server_error', 'The engine is currently overloaded (simulated)');
         return true;
+      case 'status': {
+        const status = f.arg ?? 500;
+        sendError(res, anthropic, status, errorType(status, anthropic), `Simulated HTTP ${status}`);
+        return true;
+      }
       case 'timeout':
         // Never answer; the client's timeout decides. The socket is released when the client gives up.
         await new Promise<void>((r) => res.on('close', r));
         return true;
       case 'malformed-json':
+        // Sent as a JSON document even to a streaming request: a broken proxy or error page looks like this.
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{"id":"chatcmpl-broken","object":"chat.completion","choices":[{"index":0,"message":{"role":"assis');
+        res.end(anthropic ? '{"id":"msg_broken","type":"message","role":"assistant","content":[{"type":"te' : '{"id":"chatcmpl-broken","object":"chat.completion","choices":[{"index":0,"message":{"role":"assis');
         return true;
       default:
         return false;
     }
   }
 
-  async function writeEvents(res: ServerResponse, events: string[], fault: Fault | undefined, ttft: number, perToken: number): Promise<void> {
+  async function writeEvents(res: ServerResponse, events: string[], fault: Fault | undefined, ttft: number, perToken: number, anthropic: boolean): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': `req_sim_${++seq}` });
+    // Headers go out before the first token, as real providers do, so a cut before any event happens after them.
+    res.flushHeaders();
     await sleep(ttft);
-    const cutAt = fault?.kind === 'cut-stream' ? Math.min(events.length - 1, fault.arg ?? Math.floor(events.length / 2)) : -1;
+    const stopAt = (n: number | undefined) => Math.min(events.length - 1, n ?? Math.floor(events.length / 2));
+    const cutAt = fault?.kind === 'cut-stream' ? stopAt(fault.arg) : -1;
+    const errorAt = fault?.kind === 'stream-error' ? stopAt(fault.arg) : -1;
     for (let i = 0; i < events.length; i++) {
-      if (i === cutAt) {
-        res.socket?.destroy();
+      if (res.destroyed) return;
+      if (i === cutAt) return dropConnection(res);
+      if (i === errorAt) {
+        res.end(anthropic ? sseEvent(JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded (simulated)' } }), 'error') : sseEvent(JSON.stringify({ error: { message: 'The server had an error while processing your request (simulated)', type: 'server_error', param: null, code: null } })));
         return;
       }
-      if (res.destroyed) return;
       res.write(events[i]);
       if (perToken > 0 && i < events.length - 1) await sleep(perToken);
     }
@@ -127,7 +172,7 @@ export async function startSimulator(options: SimulatorServerOptions = {}): Prom
     const id = anthropic ? `msg_sim${(++seq).toString(36)}${Date.now().toString(36)}` : `chatcmpl-sim${(++seq).toString(36)}${Date.now().toString(36)}`;
     if (body.stream === true) {
       const events = anthropic ? anthropicEvents(id, model.id, answers[0]!) : openaiEvents(id, model.id, answers, body.stream_options?.include_usage === true);
-      return writeEvents(res, events, fault, ttft + extra, perToken);
+      return writeEvents(res, events, fault, ttft + extra, perToken, anthropic);
     }
     await sleep(ttft + extra + perToken * answers[0]!.usage.outputTokens);
     const out = anthropic ? anthropicBody(id, model.id, answers[0]!) : openaiBody(id, model.id, answers);
@@ -135,8 +180,7 @@ export async function startSimulator(options: SimulatorServerOptions = {}): Prom
       const s = JSON.stringify(out);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s) });
       res.write(s.slice(0, Math.floor(s.length / 2)));
-      res.socket?.destroy();
-      return;
+      return dropConnection(res);
     }
     sendJson(res, 200, out, { 'x-request-id': `req_sim_${seq}` });
   }
