@@ -22,20 +22,25 @@ export class SqliteLedger implements LedgerStore {
     this.kind = path === ':memory:' ? 'memory' : 'sqlite';
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
+    // busy_timeout first: switching to WAL takes a lock that another process opening the file may hold.
+    this.db.pragma('busy_timeout = 5000');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
   }
 
   async init(): Promise<void> {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
     const all = migrations('sqlite');
-    for (let v = version; v < all.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(all[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
+    // The version is read inside an IMMEDIATE (write-locked) transaction: two processes starting on a new file must
+    // not both see version 0 and both run migration 1 (the loser failed with "table ledger_requests already exists").
+    this.db
+      .transaction(() => {
+        const version = this.db.pragma('user_version', { simple: true }) as number;
+        for (let v = version; v < all.length; v++) {
+          this.db.exec(all[v]!);
+          this.db.pragma(`user_version = ${v + 1}`);
+        }
+      })
+      .immediate();
     const ph = (n: number) => Array(n).fill('?').join(', ');
     this.insertRequest = this.db.prepare(`INSERT OR IGNORE INTO ledger_requests (${REQUEST_COLUMNS.join(', ')}) VALUES (${ph(REQUEST_COLUMNS.length)})`);
     this.insertAttempt = this.db.prepare(`INSERT OR IGNORE INTO ledger_attempts (${ATTEMPT_COLUMNS.join(', ')}) VALUES (${ph(ATTEMPT_COLUMNS.length)})`);

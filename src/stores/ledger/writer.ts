@@ -3,15 +3,14 @@
  * `flushIntervalMs` or every `batchSize` rows, whichever comes first. Durability window: a crash (kill -9) loses at
  * most the rows queued since the last flush (≤ flushIntervalMs of traffic plus one batch in flight); a graceful
  * shutdown flushes everything. With `durability: 'sync'` the gateway awaits `flushNow()` before answering.
- * A failed write is retried with the rows kept in order; rows are never dropped silently.
+ * A failed write is retried with the rows kept in order; rows are never dropped silently. The queue is unbounded on
+ * purpose: while the store is down, memory grows rather than money records being dropped (the warning says so).
  */
 import type { LedgerStore, LedgerRow, AttemptRow } from './types.js';
 
 export interface WriterOptions {
   flushIntervalMs: number;
   batchSize: number;
-  /** Queue bound: beyond it, writes apply backpressure by flushing synchronously on the next tick. */
-  maxQueue?: number;
   onError?: (e: unknown) => void;
 }
 
@@ -30,7 +29,8 @@ export class LedgerWriter {
   push(row: LedgerRow, attempts: AttemptRow[]): void {
     this.rows.push(row);
     for (const a of attempts) this.attempts.push(a);
-    if (this.rows.length >= this.o.batchSize) void this.flushNow();
+    // After close() no timer runs: a request that settles late (a stream cut at shutdown) is written at once instead.
+    if (this.rows.length >= this.o.batchSize || this.closed) void this.flushNow();
     else if (!this.timer && !this.closed) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -51,8 +51,14 @@ export class LedgerWriter {
     const attempts = this.attempts;
     this.rows = [];
     this.attempts = [];
-    this.inFlight = this.store
-      .write(rows, attempts)
+    let write: Promise<void>;
+    try {
+      write = this.store.write(rows, attempts);
+    } catch (e) {
+      // A store that throws instead of rejecting must not lose the batch (nor crash the process from `void flushNow()`).
+      write = Promise.reject(e);
+    }
+    this.inFlight = write
       .then(() => {
         this.written += rows.length;
       })
@@ -75,11 +81,18 @@ export class LedgerWriter {
     await this.inFlight;
   }
 
-  /** Flush and stop; retries a failing store a few times before giving up (and says how many rows were lost). */
+  /**
+   * Flush and stop; retries a failing store with backoff (50 ms doubling, ~1.5 s in all) so a store that is briefly
+   * unavailable at shutdown (a Postgres failover) loses nothing, then gives up and says how many rows were lost.
+   */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    for (let i = 0; i < 5 && (this.rows.length || this.inFlight); i++) await this.flushNow();
+    this.timer = undefined;
+    for (let i = 0; i < 6 && (this.rows.length || this.attempts.length || this.inFlight); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** (i - 1)));
+      await this.flushNow();
+    }
     if (this.rows.length) this.o.onError?.(new Error(`ledger: ${this.rows.length} rows could not be written at shutdown`));
   }
 }
