@@ -10,11 +10,20 @@ type Json = Record<string, any>;
 
 let claudeCount: ((s: string) => number) | null | undefined;
 
+interface TiktokenLike {
+  encode(text: string, allowedSpecial: 'all'): Uint32Array;
+}
+
+/**
+ * The package's own `countTokens` builds (and frees) a whole tokenizer per call — ~650 ms each. One instance is
+ * built on first use and kept for the life of the process instead.
+ */
 function claudeCounter(): ((s: string) => number) | null {
   if (claudeCount === undefined) {
     try {
       const req = createRequire(import.meta.url);
-      claudeCount = (req('@anthropic-ai/tokenizer') as { countTokens: (s: string) => number }).countTokens;
+      const tok = (req('@anthropic-ai/tokenizer') as { getTokenizer: () => TiktokenLike }).getTokenizer();
+      claudeCount = (s: string) => tok.encode(s.normalize('NFKC'), 'all').length;
     } catch {
       claudeCount = null;
     }
