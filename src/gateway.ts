@@ -171,7 +171,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       clientAborted: false,
       attempts: [],
     };
-    const priced = { costMicros: 0, baselineModel: null, baselineCostMicros: 0, priceSource: 'rejected', attemptCosts: [] };
+    const priced = { costNanos: 0, baselineModel: null, baselineCostNanos: 0, priceSource: 'rejected', attemptCosts: [] };
     for (const sink of [ledgerSink, keepRecent, ...(options.sinks ?? [])]) {
       try {
         sink(rec, priced);

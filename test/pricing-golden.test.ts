@@ -64,7 +64,7 @@ for (const f of fixtures) {
         const c = costOf(usage!, rates, { batch: p.batch });
         const why = `${f.name} [${p.label}] via ${path}\n  by hand: ${p.byHand}\n  catalog: ${describeRates(rates)}\n  parts (µ$): ${Object.entries(c.parts).map(([k, v]) => `${k}=${scaledToString(v)}`).join(' ')}`;
         assert.equal(scaledToString(c.exact), p.exact, why);
-        assert.equal(c.micros, p.micros, why);
+        assert.equal(c.nanos, p.nanos, why);
         assert.equal(c.batch, p.batch);
       }
     }
@@ -114,9 +114,9 @@ test('Pricer.price on extracted fixture usage: served cost, baseline and savings
   // Streamed Sonnet call served by Haiku 4.5: 50 x $1/M + 10000 x $0.10/M + 2000 x $1.25/M + 400 x $5/M = 5550 µ$;
   // baseline Sonnet 4.5 = 16650 µ$ (fixture), so the row records 11100 µ$ saved.
   const routed = pricer.price(record(byName('anthropic-sonnet-4-5-read-write-5m.stream'), 'claude-sonnet-4-5', 'claude-haiku-4-5'));
-  assert.deepEqual([routed.costMicros, routed.baselineModel, routed.baselineCostMicros], [5550, 'claude-sonnet-4-5', 16650]);
-  assert.equal(routed.baselineCostMicros - routed.costMicros, 11100);
+  assert.deepEqual([routed.costNanos, routed.baselineModel, routed.baselineCostNanos], [5_550_000, 'claude-sonnet-4-5', 16_650_000]);
+  assert.equal(routed.baselineCostNanos - routed.costNanos, 11_100_000);
   // Batch line: 2100 µ$ at batch rates against a 4200 µ$ synchronous baseline.
   const batch = pricer.price(record(byName('openai-gpt-4o-mini-batch'), 'gpt-4o-mini', 'gpt-4o-mini', true));
-  assert.deepEqual([batch.costMicros, batch.baselineCostMicros], [2100, 4200]);
+  assert.deepEqual([batch.costNanos, batch.baselineCostNanos], [2_100_000, 4_200_000]);
 });

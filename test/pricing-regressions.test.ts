@@ -26,29 +26,29 @@ test('cache-write tokens double-counted', () => {
   const c = price(u, 'claude-haiku-4-5');
   assert.equal(c.parts.input, part(3, '1'));
   assert.equal(c.parts.cacheWrite5m, part(2500, '1.25'));
-  assert.equal(c.micros, 3728); // 3 + 3125 + 600
+  assert.equal(c.nanos, 3_728_000); // 3 + 3125 + 600 µ$
   // With the TTL split: each write counted once, at its own TTL's rate (never also at the other TTL, never as input).
   const split = fromAnthropicUsage({ input_tokens: 12, cache_creation_input_tokens: 5120, cache_read_input_tokens: 0, cache_creation: { ephemeral_5m_input_tokens: 1024, ephemeral_1h_input_tokens: 4096 }, output_tokens: 256 })!;
-  assert.equal(price(split, 'claude-sonnet-4-5').micros, 32292); // 36 + 3840 + 24576 + 3840
+  assert.equal(price(split, 'claude-sonnet-4-5').nanos, 32_292_000); // µ$: 36 + 3840 + 24576 + 3840
   // A stream restating cumulative counts in message_delta, a merge of repeated reports, and a round trip through the
   // OpenAI shape (prompt_tokens includes the writes) must all leave the writes counted once.
-  for (const path of Object.values(extractionPaths(fixture('anthropic-sonnet-4-5-write-1h.stream')))) assert.equal(price(path!, 'claude-sonnet-4-5').micros, 32292);
+  for (const path of Object.values(extractionPaths(fixture('anthropic-sonnet-4-5-write-1h.stream')))) assert.equal(price(path!, 'claude-sonnet-4-5').nanos, 32_292_000);
   assert.deepEqual(mergeUsage(split, split), split);
   assert.deepEqual(fromOpenAIUsage(toOpenAIUsage(split)), split);
   assert.deepEqual(fromAnthropicUsage(toAnthropicUsage(split)), split);
 });
 
 test('cache reads billed as fresh input only when streaming', () => {
-  for (const [pair, model, readTokens, readRate, micros] of [
-    ['anthropic-sonnet-4-5-read-write-5m', 'claude-sonnet-4-5', 10000, '0.3', 16650], // 150 + 3000 + 7500 + 6000
-    ['openai-gpt-4o-cached', 'gpt-4o', 1024, '1.25', 5470], // 1190 + 1280 + 3000
+  for (const [pair, model, readTokens, readRate, nanos] of [
+    ['anthropic-sonnet-4-5-read-write-5m', 'claude-sonnet-4-5', 10000, '0.3', 16_650_000], // 150 + 3000 + 7500 + 6000
+    ['openai-gpt-4o-cached', 'gpt-4o', 1024, '1.25', 5_470_000], // 1190 + 1280 + 3000
   ] as const) {
     for (const name of [pair, `${pair}.stream`]) {
       for (const [path, u] of Object.entries(extractionPaths(fixture(name)))) {
         assert.equal(u!.cacheReadTokens, readTokens, `${name} via ${path}`);
         const c = price(u!, model);
         assert.equal(c.parts.cacheRead, part(readTokens, readRate), `${name} via ${path}: reads at the read rate`);
-        assert.equal(c.micros, micros, `${name} via ${path}`);
+        assert.equal(c.nanos, nanos, `${name} via ${path}`);
       }
     }
   }
@@ -61,10 +61,10 @@ test('OpenAI cached tokens billed at full rate', () => {
   const c = price(u, 'gpt-4o');
   assert.equal(c.parts.input, part(476, '2.5'));
   assert.equal(c.parts.cacheRead, part(1024, '1.25'));
-  assert.equal(c.micros, 5470);
+  assert.equal(c.nanos, 5_470_000);
   // Same for a reasoning model: 1024 x $1.10/M + 1024 x $0.55/M + 1800 x $4.40/M = 1126.4 + 563.2 + 7920 = 9609.6 µ$
   const o3 = fromOpenAIUsage({ prompt_tokens: 2048, completion_tokens: 1800, prompt_tokens_details: { cached_tokens: 1024 }, completion_tokens_details: { reasoning_tokens: 1536 } })!;
-  assert.equal(price(o3, 'o3-mini').micros, 9610);
+  assert.equal(price(o3, 'o3-mini').nanos, 9_609_600);
 });
 
 test('prompt_tokens including vs excluding cached tokens across providers', () => {
@@ -77,14 +77,14 @@ test('prompt_tokens including vs excluding cached tokens across providers', () =
   assert.equal(toAnthropicUsage(openai).input_tokens, 476);
   assert.equal(toOpenAIUsage(anthropic).prompt_tokens, 1500);
   for (const u of [openai, anthropic]) {
-    assert.equal(price(u, 'gpt-4o').micros, 5470); // 1190 + 1280 + 3000
+    assert.equal(price(u, 'gpt-4o').nanos, 5_470_000); // 1190 + 1280 + 3000
     // 476 x $3/M + 1024 x $0.30/M + 300 x $15/M = 1428 + 307.2 + 4500 = 6235.2 µ$
-    assert.equal(price(u, 'claude-sonnet-4-5').micros, 6235);
+    assert.equal(price(u, 'claude-sonnet-4-5').nanos, 6_235_200);
   }
   // Anthropic writes are inside the total too: 3 fresh + 2500 written = 2503, and the long-context threshold sees it.
   const big = fromAnthropicUsage({ input_tokens: 150000, cache_read_input_tokens: 60000, cache_creation_input_tokens: 5000, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 5000 }, output_tokens: 1000 })!;
   assert.equal(big.inputTokens, 215000);
-  assert.equal(price(big, 'claude-sonnet-4-5').micros, 1018500); // 900000 + 36000 + 60000 + 22500 at the >200k tier
+  assert.equal(price(big, 'claude-sonnet-4-5').nanos, 1_018_500_000); // 900000 + 36000 + 60000 + 22500 at the >200k tier
 });
 
 /** List prices in $/Mtok, written out here so the ledger check does not trust the catalog it is checking. */
@@ -94,12 +94,12 @@ const LIST: Record<string, { in: string; read: string; w5: string; w1: string; o
   'claude-haiku-4-5': { in: '1', read: '0.1', w5: '1.25', w1: '2', out: '5' },
 };
 
-/** A ledger row's cost recomputed by hand from its own token counts (base tier only: these prompts are small). */
+/** A ledger row's cost (n$) recomputed by hand from its own token counts (base tier only: these prompts are small). */
 function byHand(r: LedgerRow): number {
   const p = LIST[r.model!]!;
   const fresh = r.inputTokens - r.cacheReadTokens - r.cacheWrite5mTokens - r.cacheWrite1hTokens;
   const exact = part(fresh, p.in) + part(r.cacheReadTokens, p.read) + part(r.cacheWrite5mTokens, p.w5) + part(r.cacheWrite1hTokens, p.w1) + part(r.outputTokens, p.out);
-  const scale = 10n ** 12n;
+  const scale = 10n ** 9n; // µ$ × 10^12 → n$
   const q = exact / scale;
   const twice = (exact % scale) * 2n;
   return Number(twice > scale || (twice === scale && q % 2n === 1n) ? q + 1n : q);
@@ -137,10 +137,10 @@ test('streamed traffic logged at $0', async () => {
       const streamed = row(`${c.name}-stream`);
       assert.equal(streamed.stream, true);
       assert.equal(streamed.usageEstimated, false, `${c.name}: streamed usage came from the provider, not the tokenizer`);
-      assert.ok(streamed.costMicros > 0, `${c.name}: streamed row cost ${streamed.costMicros}`);
-      assert.equal(streamed.costMicros, plain.costMicros, `${c.name}: streamed and non-streamed rows cost the same`);
-      assert.equal(streamed.costMicros, byHand(streamed), `${c.name}: cost matches the list prices`);
-      assert.equal(streamed.baselineCostMicros, plain.baselineCostMicros);
+      assert.ok(streamed.costNanos > 0, `${c.name}: streamed row cost ${streamed.costNanos}`);
+      assert.equal(streamed.costNanos, plain.costNanos, `${c.name}: streamed and non-streamed rows cost the same`);
+      assert.equal(streamed.costNanos, byHand(streamed), `${c.name}: cost matches the list prices`);
+      assert.equal(streamed.baselineCostNanos, plain.baselineCostNanos);
       for (const k of ['inputTokens', 'cacheReadTokens', 'cacheWrite5mTokens', 'cacheWrite1hTokens', 'outputTokens'] as const) assert.equal(streamed[k], plain[k], `${c.name}: ${k}`);
       if (c.cached) assert.ok(streamed.cacheReadTokens > 0 && streamed.cacheReadTokens < streamed.inputTokens, `${c.name}: prompt cache read`);
     }

@@ -58,9 +58,9 @@ test('non-streaming response without usage is estimated with the tokenizer', asy
   assert.equal(rec!.usage!.estimated, true);
   assert.equal(rec!.usage!.inputTokens, countPrompt(request, 'local-llama'));
   assert.equal(rec!.usage!.outputTokens, countText(ANSWER, 'local-llama'));
-  // Priced from the config override: input $1/M, output $2/M → µ$ = in × 1 + out × 2.
-  const expected = rec!.usage!.inputTokens * 1 + rec!.usage!.outputTokens * 2;
-  assert.equal(r.headers.get('x-costgate-cost-usd'), `0.${String(expected).padStart(6, '0')}`);
+  // Priced from the config override: input $1/M, output $2/M → n$ = in × 1000 + out × 2000.
+  const expected = rec!.usage!.inputTokens * 1000 + rec!.usage!.outputTokens * 2000;
+  assert.equal(r.headers.get('x-costgate-cost-usd'), `0.${String(expected).padStart(9, '0')}`);
 });
 
 test('streaming response without a usage chunk is estimated the same way', async () => {
@@ -76,5 +76,5 @@ test('streaming response without a usage chunk is estimated the same way', async
   await t.gw.ledger.writer.flushNow();
   const { rows } = await t.gw.ledger.store.query({ requestId: rec.id });
   assert.equal(rows[0]!.usageEstimated, true);
-  assert.ok(rows[0]!.costMicros > 0);
+  assert.ok(rows[0]!.costNanos > 0);
 });

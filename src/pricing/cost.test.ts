@@ -35,24 +35,24 @@ test('rateFrom / rateAt: tiers sorted, applied strictly above their start, to ev
 
 test('zero usage costs exactly zero', () => {
   const c = costOf(emptyUsage(), sonnetLike);
-  assert.equal(c.micros, 0);
+  assert.equal(c.nanos, 0);
   assert.equal(c.exact, 0n);
   assert.ok(Object.values(c.parts).every((p) => p === 0n));
   assert.equal(c.tier, undefined);
-  assert.equal(costOf(emptyUsage(), sonnetLike, { batch: true }).micros, 0);
+  assert.equal(costOf(emptyUsage(), sonnetLike, { batch: true }).nanos, 0);
 });
 
 test('long-context tier boundary: exactly 200000 is base, 200001 reprices everything', () => {
   const at = (inputTokens: number) => costOf(usage({ inputTokens, cacheReadTokens: 10_000, cacheWrite5mTokens: 1000, cacheWrite1hTokens: 1000, outputTokens: 100 }), sonnetLike);
   const base = at(200_000); // 188000 x 3 + 10000 x 0.3 + 1000 x 3.75 + 1000 x 6 + 100 x 15 = 564000 + 3000 + 3750 + 6000 + 1500
-  assert.equal(base.micros, 578_250);
+  assert.equal(base.nanos, 578_250_000);
   assert.equal(base.tier, undefined);
   const above = at(200_001); // 188001 x 6 + 10000 x 0.6 + 1000 x 7.5 + 1000 x 12 + 100 x 22.5 = 1128006 + 6000 + 7500 + 12000 + 2250
-  assert.equal(above.micros, 1_155_756);
+  assert.equal(above.nanos, 1_155_756_000);
   assert.equal(above.tier, 200_000);
   // Batch keeps the tier: everything halves.
   const batchRates = { ...sonnetLike, batchInput: scaleRate(sonnetLike.input, 1n, 2n), batchOutput: scaleRate(sonnetLike.output, 1n, 2n) };
-  assert.equal(costOf(usage({ inputTokens: 200_001, cacheReadTokens: 10_000, cacheWrite5mTokens: 1000, cacheWrite1hTokens: 1000, outputTokens: 100 }), batchRates, { batch: true }).micros, 577_878);
+  assert.equal(costOf(usage({ inputTokens: 200_001, cacheReadTokens: 10_000, cacheWrite5mTokens: 1000, cacheWrite1hTokens: 1000, outputTokens: 100 }), batchRates, { batch: true }).nanos, 577_878_000);
 });
 
 test('cached > input guard: fresh input never goes negative', () => {
@@ -60,50 +60,53 @@ test('cached > input guard: fresh input never goes negative', () => {
   const c = costOf(usage({ inputTokens: 100, cacheReadTokens: 150, outputTokens: 10 }), model({ cacheRead: $('0.5') }));
   assert.equal(c.parts.input, 0n);
   assert.equal(c.parts.cacheRead, 150n * $('0.5'));
-  assert.equal(c.micros, 155); // 75 + 80
+  assert.equal(c.nanos, 155000); // 75 + 80
   const w = costOf(usage({ inputTokens: 10, cacheWrite5mTokens: 20, cacheWrite1hTokens: 20 }), sonnetLike);
   assert.equal(w.parts.input, 0n);
-  assert.equal(w.micros, 195); // 20 x 3.75 + 20 x 6
+  assert.equal(w.nanos, 195000); // 20 x 3.75 + 20 x 6
 });
 
 test('reasoning tokens are part of output: billed once, at the reasoning rate only when one exists', () => {
   const u = usage({ inputTokens: 0, outputTokens: 100, reasoningTokens: 40 });
-  assert.equal(costOf(u, model({})).micros, 800); // 100 x $8
+  assert.equal(costOf(u, model({})).nanos, 800000); // 100 x $8
   const c = costOf(u, model({ reasoning: $('20') }));
   assert.equal(c.parts.output, 60n * $('8'));
   assert.equal(c.parts.reasoning, 40n * $('20'));
-  assert.equal(c.micros, 1280);
+  assert.equal(c.nanos, 1280000);
   // More reasoning than output (malformed): clamped, never negative visible output.
-  assert.equal(costOf(usage({ outputTokens: 10, reasoningTokens: 50 }), model({ reasoning: $('20') })).micros, 200);
+  assert.equal(costOf(usage({ outputTokens: 10, reasoningTokens: 50 }), model({ reasoning: $('20') })).nanos, 200000);
   // Batch discounts a separate reasoning rate like output; a free output rate must not divide by zero.
-  assert.equal(costOf(u, model({ reasoning: $('20'), batchInput: $('1'), batchOutput: $('4') }), { batch: true }).micros, 640);
-  assert.equal(costOf(u, model({ output: 0n, reasoning: $('20'), batchInput: $('1'), batchOutput: 0n }), { batch: true }).micros, 800);
+  assert.equal(costOf(u, model({ reasoning: $('20'), batchInput: $('1'), batchOutput: $('4') }), { batch: true }).nanos, 640000);
+  assert.equal(costOf(u, model({ output: 0n, reasoning: $('20'), batchInput: $('1'), batchOutput: 0n }), { batch: true }).nanos, 800000);
 });
 
 test('fallback rates: no cache-read rate bills reads as input; no 1h rate bills 1h writes at the 5m rate', () => {
   const noCache = model({});
-  assert.equal(costOf(usage({ inputTokens: 1000, cacheReadTokens: 400 }), noCache).micros, 2000);
+  assert.equal(costOf(usage({ inputTokens: 1000, cacheReadTokens: 400 }), noCache).nanos, 2000000);
   const no1h = model({ cacheWrite5m: $('2.5') });
-  assert.equal(costOf(usage({ inputTokens: 1000, cacheWrite1hTokens: 1000 }), no1h).micros, 2500);
+  assert.equal(costOf(usage({ inputTokens: 1000, cacheWrite1hTokens: 1000 }), no1h).nanos, 2500000);
 });
 
 test('batch: discount from batch rates; cache parts scale by the same ratio; no batch rate means list price', () => {
   const r = model({ cacheRead: $('0.5'), cacheWrite5m: $('2.5'), batchInput: $('1'), batchOutput: $('4') });
   const u = usage({ inputTokens: 3000, cacheReadTokens: 1000, cacheWrite5mTokens: 1000, outputTokens: 1000 });
   const list = costOf(u, r); // 1000 x 2 + 1000 x 0.5 + 1000 x 2.5 + 1000 x 8
-  assert.equal(list.micros, 13_000);
+  assert.equal(list.nanos, 13_000_000);
   const batch = costOf(u, r, { batch: true });
-  assert.equal(batch.micros, 6_500);
+  assert.equal(batch.nanos, 6500000);
   assert.equal(batch.batch, true);
-  assert.equal(costOf(u, model({ cacheRead: $('0.5'), cacheWrite5m: $('2.5') }), { batch: true }).micros, 13_000);
+  assert.equal(costOf(u, model({ cacheRead: $('0.5'), cacheWrite5m: $('2.5') }), { batch: true }).nanos, 13_000_000);
   // A batch input rate without a batch output rate discounts input only.
-  assert.equal(costOf(usage({ inputTokens: 1000, outputTokens: 1000 }), model({ batchInput: $('1') }), { batch: true }).micros, 9_000);
+  assert.equal(costOf(usage({ inputTokens: 1000, outputTokens: 1000 }), model({ batchInput: $('1') }), { batch: true }).nanos, 9000000);
 });
 
 test('the sum is rounded once, half to even', () => {
-  const half = model({ input: $('0.5'), output: $('0.5') });
-  assert.equal(costOf(usage({ inputTokens: 1, outputTokens: 1 }), half).micros, 1); // 0.5 + 0.5, not round(0.5) + round(0.5)
-  assert.equal(costOf(usage({ inputTokens: 1 }), model({ input: $('2.5') })).micros, 2);
-  assert.equal(costOf(usage({ inputTokens: 1 }), model({ input: $('3.5') })).micros, 4);
+  // $0.0005/Mtok is half a nano-dollar per token.
+  const half = model({ input: $('0.0005'), output: $('0.0005') });
+  assert.equal(costOf(usage({ inputTokens: 1, outputTokens: 1 }), half).nanos, 1); // 0.5 + 0.5 n$, not round(0.5) + round(0.5)
+  assert.equal(costOf(usage({ inputTokens: 1 }), model({ input: $('0.0025') })).nanos, 2);
+  assert.equal(costOf(usage({ inputTokens: 1 }), model({ input: $('0.0035') })).nanos, 4);
+  // What µ$ got wrong: a 10-token text-embedding-3-small call ($0.02/Mtok) is 0.2 µ$, which rounded to $0.
+  assert.equal(costOf(usage({ inputTokens: 10 }), model({ input: $('0.02') })).nanos, 200);
   assert.equal(costOf(usage({ inputTokens: 1001, outputTokens: 33 }), model({ input: $('0.15'), output: $('0.6') })).exact, 169_950_000_000_000n);
 });

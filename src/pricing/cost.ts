@@ -2,15 +2,15 @@
  * Cost of one call, exactly. Input is split into its disjoint parts — fresh input, cache reads, 5-minute and 1-hour
  * cache writes — each billed once at its own rate (the industry bugs this prevents: cache writes counted twice,
  * cache reads billed as fresh input, OpenAI cached tokens billed at full rate). Reasoning tokens are part of output
- * and billed at the reasoning rate when the catalog has one. The sum is rounded once, half to even, to integer µ$.
+ * and billed at the reasoning rate when the catalog has one. The sum is rounded once, half to even, to integer nano-dollars (n$).
  */
 import type { Usage } from '../providers/usage.js';
 import { rateAt, type ModelRates, type Rate } from './rates.js';
 import { roundScaled } from './decimal.js';
 
 export interface CostBreakdown {
-  /** Integer micro-dollars (µ$): the ledger's unit. */
-  micros: number;
+  /** Integer nano-dollars (n$ = 10^-9 USD): the ledger's unit. */
+  nanos: number;
   /** Exact cost in µ$ × 10^12, before rounding (for tests and sums that must not drift). */
   exact: bigint;
   parts: { input: bigint; cacheRead: bigint; cacheWrite5m: bigint; cacheWrite1h: bigint; output: bigint; reasoning: bigint };
@@ -60,5 +60,5 @@ export function costOf(u: Usage, rates: ModelRates, opts: CostOptions = {}): Cos
     reasoning: BigInt(reasoning) * reasoningRate,
   };
   const exact = parts.input + parts.cacheRead + parts.cacheWrite5m + parts.cacheWrite1h + parts.output + parts.reasoning;
-  return { micros: Number(roundScaled(exact)), exact, parts, tier: tierOf(rates.input, total), batch };
+  return { nanos: Number(roundScaled(exact, 3)), exact, parts, tier: tierOf(rates.input, total), batch };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RATE_DECIMALS, microsToUsd, roundScaled, scaledToString, toScaled } from './decimal.js';
+import { RATE_DECIMALS, nanosToUsd, roundScaled, scaledToString, toScaled } from './decimal.js';
 
 const S = 10n ** BigInt(RATE_DECIMALS);
 
@@ -56,25 +56,30 @@ test('roundScaled: half to even, symmetric for negatives', () => {
   assert.equal(roundScaled(-(2n * S + half)), -2n);
   assert.equal(roundScaled(-(3n * S + half)), -4n);
   assert.equal(roundScaled(-(1n * S + half - 1n)), -1n);
-  // 169.95 µ$ → 170; 50.505 → 51; 9609.6 → 9610 (fixture values)
+  // 169.95 µ$ → 170; 50.505 → 51; 9609.6 → 9610 when rounding to whole units...
   assert.equal(roundScaled(toScaled('169.95')), 170n);
   assert.equal(roundScaled(toScaled('50.505')), 51n);
   assert.equal(roundScaled(toScaled('9609.6')), 9610n);
+  // ...and exact when keeping 3 decimals (µ$ → n$, the ledger's unit); a 4th decimal rounds half to even.
+  assert.equal(roundScaled(toScaled('50.505'), 3), 50_505n);
+  assert.equal(roundScaled(toScaled('0.0025'), 3), 2n);
+  assert.equal(roundScaled(toScaled('0.0035'), 3), 4n);
+  assert.equal(roundScaled(toScaled('-0.0035'), 3), -4n);
   // Sums of halves do not drift: 1000 x 0.5 rounded each way would be 0 or 1000; rounded once it is 500.
   assert.equal(roundScaled(1000n * half), 500n);
 });
 
-test('scaledToString and microsToUsd are exact', () => {
+test('scaledToString and nanosToUsd are exact', () => {
   assert.equal(scaledToString(150_000_000_000n), '0.15');
   assert.equal(scaledToString(3n * S), '3');
   assert.equal(scaledToString(-S / 4n), '-0.25');
   assert.equal(scaledToString(1n), '0.000000000001');
   assert.equal(scaledToString(toScaled('169.95')), '169.95');
   assert.equal(scaledToString(toScaled('1.23456789'), 4), '1.2345');
-  assert.equal(microsToUsd(1_234_567), '1.234567');
-  assert.equal(microsToUsd(5), '0.000005');
-  assert.equal(microsToUsd(0), '0.000000');
-  assert.equal(microsToUsd(-1_500_000n), '-1.500000');
-  assert.equal(microsToUsd(123_456_789_012_345_678n), '123456789012.345678');
-  assert.equal(microsToUsd(Number.MAX_SAFE_INTEGER), '9007199254.740991');
+  assert.equal(nanosToUsd(1_234_567_891), '1.234567891');
+  assert.equal(nanosToUsd(5), '0.000000005');
+  assert.equal(nanosToUsd(0), '0.000000000');
+  assert.equal(nanosToUsd(-1_500_000_000n), '-1.500000000');
+  assert.equal(nanosToUsd(123_456_789_012_345_678_901n), '123456789012.345678901');
+  assert.equal(nanosToUsd(Number.MAX_SAFE_INTEGER), '9007199.254740991');
 });

@@ -30,14 +30,18 @@ function numberToDecimal(v: number): string {
   return String(v);
 }
 
-/** Round a value scaled by 10^RATE_DECIMALS to an integer, half to even (banker's rounding: no drift in sums). */
-export function roundScaled(n: bigint): bigint {
+/**
+ * Round a value scaled by 10^RATE_DECIMALS to an integer, half to even (banker's rounding: no drift in sums).
+ * `keep` decimals of the unit are kept: `roundScaled(x, 3)` of a µ$ amount gives integer nano-dollars.
+ */
+export function roundScaled(n: bigint, keep = 0): bigint {
+  const div = 10n ** BigInt(RATE_DECIMALS - keep);
   const neg = n < 0n;
   const a = neg ? -n : n;
-  let q = a / SCALE;
-  const r = a % SCALE;
+  let q = a / div;
+  const r = a % div;
   const twice = r * 2n;
-  if (twice > SCALE || (twice === SCALE && q % 2n === 1n)) q += 1n;
+  if (twice > div || (twice === div && q % 2n === 1n)) q += 1n;
   return neg ? -q : q;
 }
 
@@ -50,11 +54,11 @@ export function scaledToString(n: bigint, decimals = RATE_DECIMALS): string {
   return `${neg ? '-' : ''}${int}${frac ? '.' + frac : ''}`;
 }
 
-/** Integer micro-dollars → "$"-less decimal dollars string, exact (e.g. 1234567 → "1.234567"). */
-export function microsToUsd(micros: number | bigint): string {
-  const n = BigInt(micros);
+/** Integer nano-dollars → "$"-less decimal dollars string, exact (e.g. 1234567891 → "1.234567891"). */
+export function nanosToUsd(nanos: number | bigint): string {
+  const n = BigInt(nanos);
   const neg = n < 0n;
   const a = neg ? -n : n;
-  const frac = (a % 1_000_000n).toString().padStart(6, '0');
-  return `${neg ? '-' : ''}${a / 1_000_000n}.${frac}`;
+  const frac = (a % 1_000_000_000n).toString().padStart(9, '0');
+  return `${neg ? '-' : ''}${a / 1_000_000_000n}.${frac}`;
 }

@@ -27,45 +27,45 @@ const claudeCall = u({ inputTokens: 12050, cacheReadTokens: 10000, cacheWrite5mT
 test('routed to a cheaper model: cost on the served model, baseline on the requested one', () => {
   const p = pricer.price(rec('gpt-4o', 'gpt-4o-mini', 'openai-main', cachedCall));
   // gpt-4o-mini: 476 x $0.15/M + 1024 x $0.075/M + 300 x $0.60/M = 71.4 + 76.8 + 180 = 328.2 µ$
-  assert.equal(p.costMicros, 328);
+  assert.equal(p.costNanos, 328_200);
   assert.equal(p.priceSource, 'genai-prices:openai/gpt-4o-mini');
-  // gpt-4o: 476 x $2.50/M + 1024 x $1.25/M + 300 x $10/M = 1190 + 1280 + 3000 = 5470 µ$
-  assert.deepEqual([p.baselineModel, p.baselineCostMicros], ['gpt-4o', 5470]);
-  assert.deepEqual(p.attemptCosts, [328]);
+  // gpt-4o: 476 x $2.50/M + 1024 x $1.25/M + 300 x $10/M = 1190 + 1280 + 3000 = 5470 µ$ = 5,470,000 n$
+  assert.deepEqual([p.baselineModel, p.baselineCostNanos], ['gpt-4o', 5_470_000]);
+  assert.deepEqual(p.attemptCosts, [328_200]);
 });
 
 test('alias baseline, and a response-cache hit costs nothing but keeps the full baseline', () => {
   const served = pricer.price(rec('smart', 'claude-haiku-4-5', 'anthropic-main', claudeCall));
   // haiku 4.5: 50 x $1/M + 10000 x $0.10/M + 2000 x $1.25/M + 400 x $5/M = 50 + 1000 + 2500 + 2000 = 5550 µ$
-  assert.equal(served.costMicros, 5550);
+  assert.equal(served.costNanos, 5_550_000);
   // sonnet 4.5: 50 x $3/M + 10000 x $0.30/M + 2000 x $3.75/M + 400 x $15/M = 150 + 3000 + 7500 + 6000 = 16650 µ$
-  assert.deepEqual([served.baselineModel, served.baselineCostMicros], ['claude-sonnet-4-5', 16650]);
+  assert.deepEqual([served.baselineModel, served.baselineCostNanos], ['claude-sonnet-4-5', 16_650_000]);
   const hit = pricer.price(rec('claude-sonnet-4-5', 'claude-sonnet-4-5', 'anthropic-main', claudeCall, { cacheStatus: 'exact', attempts: [] }));
-  assert.equal(hit.costMicros, 0);
-  assert.equal(hit.baselineCostMicros, 16650);
+  assert.equal(hit.costNanos, 0);
+  assert.equal(hit.baselineCostNanos, 16_650_000);
   assert.equal(hit.priceSource, 'cache:genai-prices:anthropic/claude-sonnet-4-5');
 });
 
 test('batch: batch rates for the row and its attempts; the baseline is the synchronous price', () => {
   const p = pricer.price(rec('gpt-4o-mini', 'gpt-4o-mini', 'openai-main', u({ inputTokens: 12000, outputTokens: 4000 }), { batch: true }));
   // 12000 x $0.075/M + 4000 x $0.30/M = 900 + 1200 = 2100 µ$; synchronous: 1800 + 2400 = 4200 µ$
-  assert.equal(p.costMicros, 2100);
-  assert.equal(p.baselineCostMicros, 4200);
-  assert.deepEqual(p.attemptCosts, [2100]);
+  assert.equal(p.costNanos, 2_100_000);
+  assert.equal(p.baselineCostNanos, 4_200_000);
+  assert.deepEqual(p.attemptCosts, [2_100_000]);
 });
 
 test('failed attempts without usage cost 0; the attempt that answered costs what the row costs', () => {
   const r = rec('gpt-4o', 'gpt-4o', 'openai-main', cachedCall);
   r.attempts = [attempt('claude-sonnet-4-5', 'anthropic-main'), { ...attempt('gpt-4o', 'openai-main', cachedCall), n: 2 }];
   const p = pricer.price(r);
-  assert.deepEqual(p.attemptCosts, [0, 5470]);
-  assert.equal(p.costMicros, 5470);
+  assert.deepEqual(p.attemptCosts, [0, 5_470_000]);
+  assert.equal(p.costNanos, 5_470_000);
 });
 
 test('no usage, and unpriced models', () => {
   const none = pricer.price(rec('gpt-4o', 'gpt-4o', 'openai-main', undefined));
-  assert.deepEqual([none.costMicros, none.baselineCostMicros, none.priceSource, none.baselineModel], [0, 0, 'no-usage', null]);
-  // Unknown served model: unpriced (0), baseline falls back to the configured default baseline (gpt-4o: 5470 µ$).
+  assert.deepEqual([none.costNanos, none.baselineCostNanos, none.priceSource, none.baselineModel], [0, 0, 'no-usage', null]);
+  // Unknown served model: unpriced (0), baseline falls back to the configured default baseline (gpt-4o: 5470 µ$ = 5,470,000 n$).
   const local = pricer.price(rec('my-local-llm', 'my-local-llm', 'vllm', cachedCall));
-  assert.deepEqual([local.costMicros, local.priceSource, local.baselineModel, local.baselineCostMicros], [0, 'unpriced', 'gpt-4o', 5470]);
+  assert.deepEqual([local.costNanos, local.priceSource, local.baselineModel, local.baselineCostNanos], [0, 'unpriced', 'gpt-4o', 5_470_000]);
 });

@@ -10,9 +10,9 @@ import { costOf } from './cost.js';
 import type { ModelRates } from './rates.js';
 
 export interface Priced {
-  costMicros: number;
+  costNanos: number;
   baselineModel: string | null;
-  baselineCostMicros: number;
+  baselineCostNanos: number;
   priceSource: string;
   /** Cost of each upstream attempt, in order (failed attempts that reported no usage cost 0). */
   attemptCosts: number[];
@@ -36,29 +36,29 @@ export class Pricer {
     return this.o.catalog.rates(model, this.o.providerType(provider), at);
   }
 
-  cost(usage: Usage, model: string | undefined | null, provider?: string, at?: Date, batch = false): { micros: number; source: string } | undefined {
+  cost(usage: Usage, model: string | undefined | null, provider?: string, at?: Date, batch = false): { nanos: number; source: string } | undefined {
     const r = this.rates(model, provider, at);
-    return r ? { micros: costOf(usage, r, { batch }).micros, source: r.source } : undefined;
+    return r ? { nanos: costOf(usage, r, { batch }).nanos, source: r.source } : undefined;
   }
 
   price(rec: RequestRecord): Priced {
     const at = new Date(rec.ts);
     const usage = rec.usage;
     // Attempts are priced like the request (batch rates for a batch), so attempt costs add up to the row's cost.
-    const attemptCosts = rec.attempts.map((a) => (a.usage ? this.cost(a.usage, a.model, a.provider, at, rec.batch === true)?.micros ?? 0 : 0));
-    if (!usage) return { costMicros: 0, baselineModel: null, baselineCostMicros: 0, priceSource: 'no-usage', attemptCosts };
+    const attemptCosts = rec.attempts.map((a) => (a.usage ? this.cost(a.usage, a.model, a.provider, at, rec.batch === true)?.nanos ?? 0 : 0));
+    if (!usage) return { costNanos: 0, baselineModel: null, baselineCostNanos: 0, priceSource: 'no-usage', attemptCosts };
     const served = this.cost(usage, rec.model, rec.provider, at, rec.batch === true);
     const hit = rec.cacheStatus !== undefined && rec.cacheStatus !== 'miss';
-    const costMicros = hit ? 0 : served?.micros ?? 0;
+    const costNanos = hit ? 0 : served?.nanos ?? 0;
     let baselineModel: string | null | undefined = this.o.aliasBaseline(rec.requestedModel) ?? (this.rates(rec.requestedModel, undefined, at) ? rec.requestedModel : this.o.defaultBaseline);
-    let baselineCostMicros: number;
+    let baselineCostNanos: number;
     // The baseline is what this call would have cost without costgate: synchronous, uncached by the gateway.
     const base = baselineModel ? this.cost(usage, baselineModel, undefined, at) : undefined;
-    if (base) baselineCostMicros = base.micros;
+    if (base) baselineCostNanos = base.nanos;
     else {
       baselineModel = rec.model ?? null;
-      baselineCostMicros = served?.micros ?? 0;
+      baselineCostNanos = served?.nanos ?? 0;
     }
-    return { costMicros, baselineModel: baselineModel ?? null, baselineCostMicros, priceSource: hit ? `cache:${served?.source ?? 'unpriced'}` : served?.source ?? 'unpriced', attemptCosts };
+    return { costNanos, baselineModel: baselineModel ?? null, baselineCostNanos, priceSource: hit ? `cache:${served?.source ?? 'unpriced'}` : served?.source ?? 'unpriced', attemptCosts };
   }
 }

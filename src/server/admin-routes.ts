@@ -1,6 +1,6 @@
 /**
  * The `/v1/costgate/*` API: the ledger (requests, one request with its attempts) and cost reports.
- * Money is returned both as integer µ$ and as exact decimal USD strings.
+ * Money is returned both as integer nano-dollars and as exact decimal USD strings.
  */
 import type { Gateway } from '../gateway.js';
 import type { GatewayResponse } from '../pipeline/ctx.js';
@@ -9,12 +9,12 @@ import { filterFrom, paramsOf } from '../observability/reports/params.js';
 import { summarize, pareto, callPareto, parseGroupBy } from '../observability/reports/summary.js';
 import { summaryJson } from '../observability/reports/format.js';
 import { monthlyReport } from '../observability/reports/monthly.js';
-import { microsToUsd } from '../pricing/decimal.js';
+import { nanosToUsd } from '../pricing/decimal.js';
 import type { LedgerRow } from '../stores/ledger/types.js';
 
 const json = (status: number, body: unknown): GatewayResponse => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-const withUsd = (r: LedgerRow) => ({ ...r, costUsd: microsToUsd(r.costMicros), baselineCostUsd: microsToUsd(r.baselineCostMicros), savedUsd: microsToUsd(r.baselineCostMicros - r.costMicros) });
+const withUsd = (r: LedgerRow) => ({ ...r, costUsd: nanosToUsd(r.costNanos), baselineCostUsd: nanosToUsd(r.baselineCostNanos), savedUsd: nanosToUsd(r.baselineCostNanos - r.costNanos) });
 
 export async function adminRoute(gw: Gateway, method: string, path: string, q: URLSearchParams): Promise<GatewayResponse | undefined> {
   if (method !== 'GET') throw new GatewayError('method_not_allowed', `Method ${method} is not allowed on ${path}; use GET.`);

@@ -21,7 +21,7 @@ export interface Pricing {
   label: string;
   at: Date;
   batch: boolean;
-  micros: number;
+  nanos: number;
   exact: string;
   byHand: string;
 }
@@ -41,10 +41,10 @@ export interface UsageFixture {
   response?: Json;
   sse?: string[];
   expected_usage: Omit<Usage, 'estimated'>;
-  expected_micros: number;
+  expected_nanos: number;
   expected_exact_micros: string;
   expected_by_hand: string;
-  variants?: { label: string; at?: string; batch?: boolean; expected_micros: number; expected_exact_micros: string; expected_by_hand: string }[];
+  variants?: { label: string; at?: string; batch?: boolean; expected_nanos: number; expected_exact_micros: string; expected_by_hand: string }[];
 }
 
 const DIR = fileURLToPath(new URL('../../../test/fixtures/usage/', import.meta.url));
@@ -57,12 +57,12 @@ export function loadUsageFixtures(): UsageFixture[] {
 }
 
 export function pricingsOf(f: UsageFixture): Pricing[] {
-  const own: Pricing = { label: 'as recorded', at: new Date(f.at), batch: f.batch, micros: f.expected_micros, exact: f.expected_exact_micros, byHand: f.expected_by_hand };
+  const own: Pricing = { label: 'as recorded', at: new Date(f.at), batch: f.batch, nanos: f.expected_nanos, exact: f.expected_exact_micros, byHand: f.expected_by_hand };
   const vs = (f.variants ?? []).map((v) => ({
     label: v.label,
     at: new Date(v.at ?? f.at),
     batch: v.batch ?? f.batch,
-    micros: v.expected_micros,
+    nanos: v.expected_nanos,
     exact: v.expected_exact_micros,
     byHand: v.expected_by_hand,
   }));

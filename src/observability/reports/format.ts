@@ -1,12 +1,12 @@
-/** Report output: aligned text tables, CSV and JSON. Money printed from integer µ$, exactly. */
-import { microsToUsd } from '../../pricing/decimal.js';
+/** Report output: aligned text tables, CSV and JSON. Money printed from integer nano-dollars, exactly. */
+import { nanosToUsd } from '../../pricing/decimal.js';
 import type { Summary, SummaryRow } from './summary.js';
 
-export const usd = (micros: number): string => {
-  const s = microsToUsd(micros);
+export const usd = (nanos: number | bigint): string => {
+  const s = nanosToUsd(nanos);
   const [i, f] = s.split('.');
-  // Show cents for large amounts, full µ$ precision for small ones.
-  return Math.abs(micros) >= 100_000_000 ? `$${i}.${f!.slice(0, 2)}` : `$${i}.${f}`;
+  // Cents from $100 up; below that at least 6 decimals, and the nano-dollar digits only when they are not zero.
+  return (nanos < 0 ? -BigInt(nanos) : BigInt(nanos)) >= 100_000_000_000n ? `$${i}.${f!.slice(0, 2)}` : `$${i}.${f!.replace(/0{1,3}$/, '')}`;
 };
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const int = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -15,13 +15,13 @@ const COLUMNS: [string, (r: SummaryRow) => string][] = [
   ['requests', (r) => int(r.requests)],
   ['input tok', (r) => int(r.inputTokens)],
   ['output tok', (r) => int(r.outputTokens)],
-  ['cost', (r) => usd(r.costMicros)],
+  ['cost', (r) => usd(r.costNanos)],
   ['share', (r) => pct(r.costShare)],
-  ['saved', (r) => usd(r.savedMicros)],
+  ['saved', (r) => usd(r.savedNanos)],
   ['cache hit', (r) => pct(r.cacheHitRate)],
   ['errors', (r) => pct(r.errorRate)],
   ['avg out', (r) => r.avgOutputTokens.toFixed(1)],
-  ['$/1k req', (r) => usd(r.costPer1kMicros)],
+  ['$/1k req', (r) => usd(r.costPer1kNanos)],
 ];
 
 export function table(headers: string[], rows: string[][]): string {
@@ -44,15 +44,27 @@ export function summaryCsv(s: Summary): string {
     [
       ...s.by.map((k) => r.group[k] ?? ''),
       r.requests, r.errors, r.inputTokens, r.cachedTokens, r.outputTokens,
-      microsToUsd(r.costMicros), microsToUsd(r.baselineCostMicros), microsToUsd(r.savedMicros),
-      r.cacheHitRate.toFixed(4), r.errorRate.toFixed(4), r.avgOutputTokens.toFixed(2), microsToUsd(r.costPer1kMicros),
+      nanosToUsd(r.costNanos), nanosToUsd(r.baselineCostNanos), nanosToUsd(r.savedNanos),
+      r.cacheHitRate.toFixed(4), r.errorRate.toFixed(4), r.avgOutputTokens.toFixed(2), nanosToUsd(r.costPer1kNanos),
     ].map((v) => esc(String(v))).join(','),
   );
   return [head.join(','), ...rows].join('\n') + '\n';
 }
 
-/** JSON with money as exact decimal strings (USD) next to integer µ$. */
+/**
+ * JSON with money as exact decimal USD strings next to integer nano-dollars, which are also strings here: a report's
+ * sums can pass 2^53 n$ (~$9 million), beyond what a JSON number reliably carries.
+ */
 export function summaryJson(s: Summary): unknown {
-  const conv = (r: SummaryRow) => ({ ...r, costUsd: microsToUsd(r.costMicros), baselineCostUsd: microsToUsd(r.baselineCostMicros), savedUsd: microsToUsd(r.savedMicros) });
+  const conv = (r: SummaryRow) => ({
+    ...r,
+    costNanos: String(r.costNanos),
+    baselineCostNanos: String(r.baselineCostNanos),
+    savedNanos: String(r.savedNanos),
+    costPer1kNanos: String(r.costPer1kNanos),
+    costUsd: nanosToUsd(r.costNanos),
+    baselineCostUsd: nanosToUsd(r.baselineCostNanos),
+    savedUsd: nanosToUsd(r.savedNanos),
+  });
   return { by: s.by, filter: s.filter, rows: s.rows.map(conv), total: conv(s.total) };
 }

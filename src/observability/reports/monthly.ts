@@ -5,7 +5,7 @@
  */
 import type { LedgerStore } from '../../stores/ledger/types.js';
 import type { Pricer } from '../../pricing/pricer.js';
-import { summarize, type SummaryRow } from './summary.js';
+import { ratio, summarize, type SummaryRow } from './summary.js';
 import { monthRange } from './time.js';
 import { usd } from './format.js';
 import { emptyUsage } from '../../providers/usage.js';
@@ -21,7 +21,7 @@ const CHEAPER: [RegExp, string][] = [
 ];
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const growth = (now: number, prev: number) => (prev === 0 ? (now === 0 ? '—' : 'new') : `${now >= prev ? '+' : ''}${(((now - prev) / prev) * 100).toFixed(1)}%`);
+const growth = (now: bigint, prev: bigint) => (prev === 0n ? (now === 0n ? '—' : 'new') : `${now >= prev ? '+' : ''}${(ratio(now - prev, prev) * 100).toFixed(1)}%`);
 
 function mdTable(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
@@ -29,27 +29,27 @@ function mdTable(head: string[], rows: string[][]): string {
 
 interface Opportunity {
   title: string;
-  savingMicros: number;
+  savingNanos: bigint;
   how: string;
 }
 
 function unitCost(pricer: Pricer, model: string, input: number, output: number): number {
-  return pricer.cost({ ...emptyUsage(), inputTokens: input, outputTokens: output }, model)?.micros ?? 0;
+  return pricer.cost({ ...emptyUsage(), inputTokens: input, outputTokens: output }, model)?.nanos ?? 0;
 }
 
 function opportunities(byFeatureModel: SummaryRow[], pricer: Pricer): Opportunity[] {
   const out: Opportunity[] = [];
   for (const r of byFeatureModel) {
     const model = r.group.model;
-    if (!model || r.requests === 0 || r.costMicros === 0) continue;
+    if (!model || r.requests === 0 || r.costNanos === 0n) continue;
     const feature = r.group.feature ?? '(none)';
     const cheap = CHEAPER.find(([re]) => re.test(model))?.[1];
     if (cheap) {
       const now = unitCost(pricer, model, r.inputTokens, r.outputTokens);
       const alt = unitCost(pricer, cheap, r.inputTokens, r.outputTokens);
       if (now > 0 && alt < now) {
-        const saving = Math.round(((r.costMicros * (now - alt)) / now) * 0.5);
-        out.push({ title: `Route half of ${feature}'s ${model} calls to ${cheap}`, savingMicros: saving, how: `${usd(r.costMicros)} × (1 − ${usd(alt)}/${usd(now)}) × 50 % routable` });
+        const saving = (r.costNanos * BigInt(now - alt)) / (BigInt(now) * 2n);
+        out.push({ title: `Route half of ${feature}'s ${model} calls to ${cheap}`, savingNanos: saving, how: `${usd(r.costNanos)} × (1 − ${usd(alt)}/${usd(now)}) × 50 % routable` });
       }
     }
     const avgIn = r.inputTokens / r.requests;
@@ -57,11 +57,11 @@ function opportunities(byFeatureModel: SummaryRow[], pricer: Pricer): Opportunit
     const rates = pricer.rates(model);
     if (avgIn >= 1024 && cachedShare < 0.5 && rates?.cacheRead !== undefined) {
       const freshCost = unitCost(pricer, model, r.inputTokens - r.cachedTokens, 0);
-      const saving = Math.round(freshCost * 0.5 * 0.9);
-      out.push({ title: `Prompt caching for ${feature} on ${model} (avg input ${Math.round(avgIn)} tokens, ${pct(cachedShare)} cached)`, savingMicros: saving, how: `uncached input ${usd(freshCost)} × 50 % reusable prefix × 90 % read discount` });
+      const saving = BigInt(Math.round(freshCost * 0.5 * 0.9));
+      out.push({ title: `Prompt caching for ${feature} on ${model} (avg input ${Math.round(avgIn)} tokens, ${pct(cachedShare)} cached)`, savingNanos: saving, how: `uncached input ${usd(freshCost)} × 50 % reusable prefix × 90 % read discount` });
     }
   }
-  return out.sort((a, b) => b.savingMicros - a.savingMicros).slice(0, 5);
+  return out.sort((a, b) => (b.savingNanos > a.savingNanos ? 1 : b.savingNanos < a.savingNanos ? -1 : 0)).slice(0, 5);
 }
 
 export async function monthlyReport(store: LedgerStore, pricer: Pricer, month?: string, now = new Date()): Promise<string> {
@@ -82,17 +82,17 @@ export async function monthlyReport(store: LedgerStore, pricer: Pricer, month?: 
   const t = byFeature.total;
   const lines: string[] = [];
   lines.push(`# costgate monthly cost review — ${cur.label}`, '');
-  lines.push(`Total spend **${usd(t.costMicros)}** over ${t.requests.toLocaleString('en-US')} requests (${growth(t.costMicros, prevFeature.total.costMicros)} vs ${prev.label}: ${usd(prevFeature.total.costMicros)}).`);
-  lines.push(`Saved vs baseline: **${usd(t.savedMicros)}** (baseline ${usd(t.baselineCostMicros)}). Cache hit rate ${pct(t.cacheHitRate)}; error rate ${pct(t.errorRate)}.`, '');
+  lines.push(`Total spend **${usd(t.costNanos)}** over ${t.requests.toLocaleString('en-US')} requests (${growth(t.costNanos, prevFeature.total.costNanos)} vs ${prev.label}: ${usd(prevFeature.total.costNanos)}).`);
+  lines.push(`Saved vs baseline: **${usd(t.savedNanos)}** (baseline ${usd(t.baselineCostNanos)}). Cache hit rate ${pct(t.cacheHitRate)}; error rate ${pct(t.errorRate)}.`, '');
   lines.push('## Cost by feature', '');
   lines.push(mdTable(['feature', 'requests', 'cost', 'share', `vs ${prev.label}`, 'cache hit', 'avg output tok'], byFeature.rows.map((r) => {
     const p = prevOf(prevFeature.rows, 'feature', r.group.feature ?? null);
-    return [r.group.feature ?? '(none)', String(r.requests), usd(r.costMicros), pct(r.costShare), growth(r.costMicros, p?.costMicros ?? 0), pct(r.cacheHitRate), r.avgOutputTokens.toFixed(1)];
+    return [r.group.feature ?? '(none)', String(r.requests), usd(r.costNanos), pct(r.costShare), growth(r.costNanos, p?.costNanos ?? 0n), pct(r.cacheHitRate), r.avgOutputTokens.toFixed(1)];
   })), '');
   lines.push('## Cost by model', '');
   lines.push(mdTable(['model', 'requests', 'cost', 'share', `vs ${prev.label}`], byModel.rows.map((r) => {
     const p = prevOf(prevModel.rows, 'model', r.group.model ?? null);
-    return [r.group.model ?? '(none)', String(r.requests), usd(r.costMicros), pct(r.costShare), growth(r.costMicros, p?.costMicros ?? 0)];
+    return [r.group.model ?? '(none)', String(r.requests), usd(r.costNanos), pct(r.costShare), growth(r.costNanos, p?.costNanos ?? 0n)];
   })), '');
   lines.push('## Token waste: output-length drift', '');
   const drift = byFeature.rows
@@ -104,6 +104,6 @@ export async function monthlyReport(store: LedgerStore, pricer: Pricer, month?: 
     : `No feature has traffic in both ${prev.label} and ${cur.label}.`, '');
   lines.push('## Top savings opportunities', '');
   const ops = opportunities(byFM.rows, pricer);
-  lines.push(ops.length ? mdTable(['opportunity', 'est. monthly saving', 'how estimated'], ops.map((o) => [o.title, usd(o.savingMicros), o.how])) : 'None found this month.', '');
+  lines.push(ops.length ? mdTable(['opportunity', 'est. monthly saving', 'how estimated'], ops.map((o) => [o.title, usd(o.savingNanos), o.how])) : 'None found this month.', '');
   return lines.join('\n');
 }

@@ -10,7 +10,7 @@ import { elapsed, type Ctx } from '../ctx.js';
 import { toGatewayError } from '../errors.js';
 import { buildRecord, type RecordSink, type RequestRecord } from '../record.js';
 import type { Pricer, Priced } from '../../pricing/pricer.js';
-import { microsToUsd } from '../../pricing/decimal.js';
+import { nanosToUsd } from '../../pricing/decimal.js';
 
 const requestChannel = channel('costgate:request');
 
@@ -24,7 +24,7 @@ export interface MeterOptions {
 const COST_HEADERS = 'x-costgate-cost-usd, x-costgate-saved-usd';
 
 function costHeaders(p: Priced): Record<string, string> {
-  return { 'x-costgate-cost-usd': microsToUsd(p.costMicros), 'x-costgate-saved-usd': microsToUsd(p.baselineCostMicros - p.costMicros) };
+  return { 'x-costgate-cost-usd': nanosToUsd(p.costNanos), 'x-costgate-saved-usd': nanosToUsd(p.baselineCostNanos - p.costNanos) };
 }
 
 /** Opt-in (`x-costgate-include-cost: true`): a `costgate` object in the JSON body. Off by default so strict parsers never see it. */
@@ -33,8 +33,8 @@ function withExtension(body: string | Uint8Array, ctx: Ctx, p: Priced): string |
     const j = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
     j.costgate = {
       request_id: ctx.id,
-      cost_usd: microsToUsd(p.costMicros),
-      saved_usd: microsToUsd(p.baselineCostMicros - p.costMicros),
+      cost_usd: nanosToUsd(p.costNanos),
+      saved_usd: nanosToUsd(p.baselineCostNanos - p.costNanos),
       baseline_model: p.baselineModel,
       price_source: p.priceSource,
     };
@@ -54,7 +54,7 @@ export const meter = (o: MeterOptions): Stage =>
         priced = o.pricer.price(rec);
       } catch (e) {
         o.onSinkError?.(e, rec);
-        priced = { costMicros: 0, baselineModel: null, baselineCostMicros: 0, priceSource: 'pricing-error', attemptCosts: rec.attempts.map(() => 0) };
+        priced = { costNanos: 0, baselineModel: null, baselineCostNanos: 0, priceSource: 'pricing-error', attemptCosts: rec.attempts.map(() => 0) };
       }
       for (const sink of o.sinks) {
         try {

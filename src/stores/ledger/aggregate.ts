@@ -2,13 +2,24 @@
 import type { AggregateRow, GroupKey } from './types.js';
 
 /**
- * Sums arrive as strings (pg NUMERIC), bigints or numbers. Beyond 2^53 a JS number cannot hold them exactly, so such a
- * sum is an error rather than a silently rounded amount of money (2^53 µ$ is about $9 billion: narrow the filter).
+ * Sums arrive as strings (pg NUMERIC), bigints (SQLite with safeIntegers) or numbers. Money sums stay bigint (2^53
+ * nano-dollars is only about $9 million); counts beyond 2^53 cannot be held exactly, so they are an error rather than
+ * a silently rounded number.
  */
 function exact(v: unknown): number {
   const x = Number(v ?? 0);
   if (!Number.isSafeInteger(x)) throw new RangeError(`ledger: a sum of ${String(v)} is beyond 2^53 and cannot be represented exactly; narrow the filter`);
   return x;
+}
+
+function money(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (v === null || v === undefined) return 0n;
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) throw new RangeError(`ledger: a sum of ${v} nano-dollars arrived as an inexact number`);
+    return BigInt(v);
+  }
+  return BigInt(String(v));
 }
 
 export function toAggregate(r: Record<string, unknown>, by: GroupKey[]): AggregateRow {
@@ -21,8 +32,8 @@ export function toAggregate(r: Record<string, unknown>, by: GroupKey[]): Aggrega
     inputTokens: exact(r.input_tokens),
     cachedTokens: exact(r.cached_tokens),
     outputTokens: exact(r.output_tokens),
-    costMicros: exact(r.cost_micros),
-    baselineCostMicros: exact(r.baseline_cost_micros),
+    costNanos: money(r.cost_nanos),
+    baselineCostNanos: money(r.baseline_cost_nanos),
     cacheHits: exact(r.cache_hits),
     estimated: exact(r.estimated),
   };

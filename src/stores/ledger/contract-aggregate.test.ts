@@ -43,7 +43,7 @@ function groupValue(r: LedgerRow, k: GroupKey): string | null {
 }
 
 type Sums = Omit<AggregateRow, 'group'>;
-const ZERO: Sums = { requests: 0, errors: 0, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costMicros: 0, baselineCostMicros: 0, cacheHits: 0, estimated: 0 };
+const ZERO: Sums = { requests: 0, errors: 0, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costNanos: 0n, baselineCostNanos: 0n, cacheHits: 0, estimated: 0 };
 
 /** The aggregate, computed independently: `JSON(group values)` → sums. */
 function expected(rows: LedgerRow[], by: GroupKey[]): Map<string, Sums> {
@@ -56,8 +56,8 @@ function expected(rows: LedgerRow[], by: GroupKey[]): Map<string, Sums> {
     s.inputTokens += r.inputTokens;
     s.cachedTokens += r.cacheReadTokens;
     s.outputTokens += r.outputTokens;
-    s.costMicros += r.costMicros;
-    s.baselineCostMicros += r.baselineCostMicros;
+    s.costNanos += BigInt(r.costNanos);
+    s.baselineCostNanos += BigInt(r.baselineCostNanos);
     s.cacheHits += ['exact', 'semantic', 'dedup'].includes(r.cacheStatus) ? 1 : 0;
     s.estimated += r.usageEstimated ? 1 : 0;
     out.set(key, s);
@@ -76,7 +76,7 @@ function seed(): LedgerRow[] {
       ts: pick(EDGES, i), feature: pick(['search', 'chat', 'summarize', null], i), user: pick(['alice', 'bob', null], i), team: pick(['core', 'growth'], Math.floor(i / 3)),
       apiKeyId: pick(['k1', 'k2', null], Math.floor(i / 2)), model: pick(['gpt-4o-mini', 'gpt-4o', 'claude-haiku-4-5'], Math.floor(i / 5)), provider: pick(['a', 'b', null], i),
       requestedModel: pick(['m', 'gpt-4o'], Math.floor(i / 7)), endpoint: pick(['chat', 'messages', 'embeddings'], Math.floor(i / 4)), status: pick([200, 200, 200, 429, 502], i),
-      inputTokens: 1000 + i * 37, cacheReadTokens: (i % 4) * 100, outputTokens: 10 + i * 3, costMicros: 1000 + i * i * 11, baselineCostMicros: 3000 + i * 101,
+      inputTokens: 1000 + i * 37, cacheReadTokens: (i % 4) * 100, outputTokens: 10 + i * 3, costNanos: 1000 + i * i * 11, baselineCostNanos: 3000 + i * 101,
       cacheStatus: pick(['miss', 'exact', 'miss', 'semantic', 'dedup', 'miss'], i), usageEstimated: i % 9 === 0,
     }),
   );
@@ -90,7 +90,7 @@ export function describeAggregateContract(withStore: WithStore): void {
     for (const by of combos) {
       const got = await store.aggregate({}, by);
       assert.deepEqual(actual(got, by), expected(rows, by), `by ${by.join(',') || '(none)'}`);
-      for (let i = 1; i < got.length; i++) assert.ok(got[i - 1]!.costMicros >= got[i]!.costMicros, 'ordered by cost, highest first');
+      for (let i = 1; i < got.length; i++) assert.ok(got[i - 1]!.costNanos >= got[i]!.costNanos, 'ordered by cost, highest first');
     }
     const day = (await store.aggregate({}, ['day'])).map((r) => r.group.day).sort();
     assert.deepEqual(day, ['2025-01-31', '2025-02-01', '2025-02-28', '2025-03-01', '2025-03-15']);
@@ -116,19 +116,16 @@ export function describeAggregateContract(withStore: WithStore): void {
     assert.equal((await store.aggregate({ feature: 'none-such' }, []))[0]?.requests ?? 0, 0);
   });
 
-  withStore('sums of large µ$ values are exact (999 rows of 9e12+1 µ$: 8,991,000,000,000,999, below 2^53)', async ({ store }) => {
-    const big = Array.from({ length: 999 }, (_, i) => makeRow({ costMicros: 9_000_000_000_001, baselineCostMicros: 9_000_000_000_003, model: i % 2 ? 'odd' : 'even', inputTokens: 2_000_000_000 }));
+  withStore('money sums past 2^53 n$ (~$9 million) stay exact: 999 rows of 4e15+1 n$ sum to 3,996,000,000,000,000,999', async ({ store }) => {
+    const big = Array.from({ length: 999 }, (_, i) => makeRow({ costNanos: 4_000_000_000_000_001, baselineCostNanos: 4_000_000_000_000_003, model: i % 2 ? 'odd' : 'even', inputTokens: 2_000_000_000 }));
     await writeAll(store, big, 250);
     const [all] = await store.aggregate({}, []);
-    assert.equal(all!.costMicros, 8_991_000_000_000_999);
-    assert.equal(all!.baselineCostMicros, 8_991_000_000_002_997);
+    // A double would give 3996000000000000000 (the 999 is lost); the sum must be the exact integer.
+    assert.equal(all!.costNanos, 3_996_000_000_000_000_999n);
+    assert.equal(all!.baselineCostNanos, 3_996_000_000_000_002_997n);
     assert.equal(all!.inputTokens, 1_998_000_000_000);
     const byModel = actual(await store.aggregate({}, ['model']), ['model']);
-    assert.equal(byModel.get('["even"]')!.costMicros, 500 * 9_000_000_000_001);
-    assert.equal(byModel.get('["odd"]')!.costMicros, 499 * 9_000_000_000_001);
-    assert.ok(Number.isSafeInteger(all!.costMicros));
-    // Past 2^53 µ$ (~$9 billion) a number cannot hold the sum exactly: an error, never a silently rounded amount.
-    await store.write([makeRow({ costMicros: 5e15 }), makeRow({ costMicros: 5e15 })], []);
-    await assert.rejects(store.aggregate({}, []), RangeError);
+    assert.equal(byModel.get('["even"]')!.costNanos, 500n * 4_000_000_000_000_001n);
+    assert.equal(byModel.get('["odd"]')!.costNanos, 499n * 4_000_000_000_000_001n);
   });
 }

@@ -80,7 +80,7 @@ export function describeLedgerContract(name: string, factory: LedgerFactory): vo
     });
 
     withStore('write + query round-trips every field (set and null) and attempts in order', async (h) => {
-      const full = makeRow({ requestId: 'rt-full', errorType: 'upstream_error', errorMessage: 'x'.repeat(500), cacheStatus: 'semantic', costMicros: 9_007_199_254_740_991 });
+      const full = makeRow({ requestId: 'rt-full', errorType: 'upstream_error', errorMessage: 'x'.repeat(500), cacheStatus: 'semantic', costNanos: 9_007_199_254_740_991 });
       const bare = makeBareRow({ requestId: 'rt-bare' });
       const attempts = [3, 1, 2].map((n) => makeAttempt(full.uid, n));
       await h.store.write([full, bare], attempts);
@@ -91,16 +91,16 @@ export function describeLedgerContract(name: string, factory: LedgerFactory): vo
     });
 
     withStore('INSERT is idempotent on uid (and attempts on uid+n): a retried batch never double-counts', async (h) => {
-      const a = makeRow({ costMicros: 100 });
+      const a = makeRow({ costNanos: 100 });
       await h.store.write([a], [makeAttempt(a.uid, 1)]);
-      await h.store.write([{ ...a, costMicros: 999 }, makeRow({ uid: 'new-one' })], [makeAttempt(a.uid, 1, { costMicros: 999 }), makeAttempt(a.uid, 2)]);
+      await h.store.write([{ ...a, costNanos: 999 }, makeRow({ uid: 'new-one' })], [makeAttempt(a.uid, 1, { costNanos: 999 }), makeAttempt(a.uid, 2)]);
       // The same uid twice in one batch, too.
       const d = makeRow();
-      await h.store.write([d, { ...d, costMicros: 5 }], []);
+      await h.store.write([d, { ...d, costNanos: 5 }], []);
       assert.equal(await h.store.count(), 3);
-      assert.equal((await h.store.query({ requestId: a.requestId })).rows[0]!.costMicros, 100);
-      assert.deepEqual((await h.store.attempts(a.uid)).map((x) => [x.n, x.costMicros]), [[1, 77], [2, 154]]);
-      assert.equal((await h.store.aggregate({}, []))[0]!.costMicros, 100 + 1234 + 1234);
+      assert.equal((await h.store.query({ requestId: a.requestId })).rows[0]!.costNanos, 100);
+      assert.deepEqual((await h.store.attempts(a.uid)).map((x) => [x.n, x.costNanos]), [[1, 77], [2, 154]]);
+      assert.equal((await h.store.aggregate({}, []))[0]!.costNanos, 100n + 1234n + 1234n);
     });
 
     withStore('filters: since, until, feature, user, team, key, model, provider, status, request_id and combinations', async (h) => {

@@ -35,9 +35,9 @@ export function toRows(rec: RequestRecord, p: Priced): { row: LedgerRow; attempt
     outputTokens: u?.outputTokens ?? 0,
     reasoningTokens: u?.reasoningTokens ?? 0,
     usageEstimated: u?.estimated ?? false,
-    costMicros: p.costMicros,
+    costNanos: p.costNanos,
     baselineModel: p.baselineModel,
-    baselineCostMicros: p.baselineCostMicros,
+    baselineCostNanos: p.baselineCostNanos,
     priceSource: p.priceSource,
     batch: rec.batch ?? false,
     latencyMs: rec.latencyMs,
@@ -60,7 +60,7 @@ export function toRows(rec: RequestRecord, p: Priced): { row: LedgerRow; attempt
     latencyMs: a.latencyMs,
     inputTokens: a.usage?.inputTokens ?? 0,
     outputTokens: a.usage?.outputTokens ?? 0,
-    costMicros: p.attemptCosts[i] ?? 0,
+    costNanos: p.attemptCosts[i] ?? 0,
   }));
   return { row, attempts };
 }

@@ -30,29 +30,36 @@ export function migrations(d: Dialect): string[] {
       status INTEGER NOT NULL, outcome TEXT NOT NULL, error_type TEXT, latency_ms ${real} NOT NULL,
       input_tokens ${big} NOT NULL, output_tokens ${big} NOT NULL, cost_micros ${big} NOT NULL, PRIMARY KEY (uid, n)
     );`,
+    // 2: money in integer nano-dollars instead of micro-dollars (µ$ rounded a 10-token embedding call to $0).
+    // Existing rows are converted exactly (×1000); their sub-µ$ part was lost when they were written.
+    `ALTER TABLE ledger_requests RENAME COLUMN cost_micros TO cost_nanos;
+    ALTER TABLE ledger_requests RENAME COLUMN baseline_cost_micros TO baseline_cost_nanos;
+    ALTER TABLE ledger_attempts RENAME COLUMN cost_micros TO cost_nanos;
+    UPDATE ledger_requests SET cost_nanos = cost_nanos * 1000, baseline_cost_nanos = baseline_cost_nanos * 1000;
+    UPDATE ledger_attempts SET cost_nanos = cost_nanos * 1000;`,
   ];
 }
 
 export const REQUEST_COLUMNS = [
   'uid', 'request_id', 'ts', 'endpoint', 'surface', 'requested_model', 'model', 'provider', 'deployment', 'feature', 'user_id', 'team',
   'api_key_id', 'priority', 'stream', 'status', 'error_type', 'error_message', 'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens',
-  'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'usage_estimated', 'cost_micros', 'baseline_model', 'baseline_cost_micros',
+  'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'usage_estimated', 'cost_nanos', 'baseline_model', 'baseline_cost_nanos',
   'price_source', 'batch', 'latency_ms', 'ttft_ms', 'cache_status', 'route_decision', 'route_reason', 'attempt_count',
 ] as const;
 
-export const ATTEMPT_COLUMNS = ['uid', 'n', 'ts', 'deployment', 'provider', 'model', 'status', 'outcome', 'error_type', 'latency_ms', 'input_tokens', 'output_tokens', 'cost_micros'] as const;
+export const ATTEMPT_COLUMNS = ['uid', 'n', 'ts', 'deployment', 'provider', 'model', 'status', 'outcome', 'error_type', 'latency_ms', 'input_tokens', 'output_tokens', 'cost_nanos'] as const;
 
 export function requestValues(r: LedgerRow): unknown[] {
   return [
     r.uid, r.requestId, r.ts, r.endpoint, r.surface, r.requestedModel, r.model, r.provider, r.deployment, r.feature, r.user, r.team,
     r.apiKeyId, r.priority, r.stream ? 1 : 0, r.status, r.errorType, r.errorMessage, r.inputTokens, r.cacheReadTokens, r.cacheWrite5mTokens,
-    r.cacheWrite1hTokens, r.outputTokens, r.reasoningTokens, r.usageEstimated ? 1 : 0, r.costMicros, r.baselineModel, r.baselineCostMicros,
+    r.cacheWrite1hTokens, r.outputTokens, r.reasoningTokens, r.usageEstimated ? 1 : 0, r.costNanos, r.baselineModel, r.baselineCostNanos,
     r.priceSource, r.batch ? 1 : 0, r.latencyMs, r.ttftMs, r.cacheStatus, r.routeDecision, r.routeReason, r.attemptCount,
   ];
 }
 
 export function attemptValues(a: AttemptRow): unknown[] {
-  return [a.uid, a.n, a.ts, a.deployment, a.provider, a.model, a.status, a.outcome, a.errorType, a.latencyMs, a.inputTokens, a.outputTokens, a.costMicros];
+  return [a.uid, a.n, a.ts, a.deployment, a.provider, a.model, a.status, a.outcome, a.errorType, a.latencyMs, a.inputTokens, a.outputTokens, a.costNanos];
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
@@ -66,8 +73,8 @@ export function rowFromDb(x: Record<string, unknown>): LedgerRow {
     stream: num(x.stream) === 1, status: num(x.status), errorType: (x.error_type as string) ?? null, errorMessage: (x.error_message as string) ?? null,
     inputTokens: num(x.input_tokens), cacheReadTokens: num(x.cache_read_tokens), cacheWrite5mTokens: num(x.cache_write_5m_tokens),
     cacheWrite1hTokens: num(x.cache_write_1h_tokens), outputTokens: num(x.output_tokens), reasoningTokens: num(x.reasoning_tokens),
-    usageEstimated: num(x.usage_estimated) === 1, costMicros: num(x.cost_micros), baselineModel: (x.baseline_model as string) ?? null,
-    baselineCostMicros: num(x.baseline_cost_micros), priceSource: String(x.price_source), batch: num(x.batch) === 1, latencyMs: num(x.latency_ms),
+    usageEstimated: num(x.usage_estimated) === 1, costNanos: num(x.cost_nanos), baselineModel: (x.baseline_model as string) ?? null,
+    baselineCostNanos: num(x.baseline_cost_nanos), priceSource: String(x.price_source), batch: num(x.batch) === 1, latencyMs: num(x.latency_ms),
     ttftMs: x.ttft_ms === null || x.ttft_ms === undefined ? null : num(x.ttft_ms), cacheStatus: String(x.cache_status),
     routeDecision: (x.route_decision as string) ?? null, routeReason: (x.route_reason as string) ?? null, attemptCount: num(x.attempt_count),
   };
@@ -77,7 +84,7 @@ export function attemptFromDb(x: Record<string, unknown>): AttemptRow {
   return {
     uid: String(x.uid), n: num(x.n), ts: num(x.ts), deployment: String(x.deployment), provider: String(x.provider), model: String(x.model),
     status: num(x.status), outcome: String(x.outcome), errorType: (x.error_type as string) ?? null, latencyMs: num(x.latency_ms),
-    inputTokens: num(x.input_tokens), outputTokens: num(x.output_tokens), costMicros: num(x.cost_micros),
+    inputTokens: num(x.input_tokens), outputTokens: num(x.output_tokens), costNanos: num(x.cost_nanos),
   };
 }
 
@@ -132,11 +139,11 @@ export function aggregateSql(f: LedgerFilter, by: GroupKey[], d: Dialect, p: (i:
     `${sum('input_tokens')} AS input_tokens`,
     `${sum('cache_read_tokens')} AS cached_tokens`,
     `${sum('output_tokens')} AS output_tokens`,
-    `${sum('cost_micros')} AS cost_micros`,
-    `${sum('baseline_cost_micros')} AS baseline_cost_micros`,
+    `${sum('cost_nanos')} AS cost_nanos`,
+    `${sum('baseline_cost_nanos')} AS baseline_cost_nanos`,
     `${sum("CASE WHEN cache_status IN ('exact','semantic','dedup') THEN 1 ELSE 0 END")} AS cache_hits`,
     `${sum('usage_estimated')} AS estimated`,
   ];
   const group = by.length ? `GROUP BY ${by.map((_, i) => `g${i}`).join(', ')}` : '';
-  return `SELECT ${cols.join(', ')} FROM ledger_requests ${whereClause(f, p, params)} ${group} ORDER BY cost_micros DESC`;
+  return `SELECT ${cols.join(', ')} FROM ledger_requests ${whereClause(f, p, params)} ${group} ORDER BY cost_nanos DESC`;
 }

@@ -76,7 +76,8 @@ export class SqliteLedger implements LedgerStore {
   async aggregate(filter: LedgerFilter, by: GroupKey[]): Promise<AggregateRow[]> {
     const params: unknown[] = [];
     const sql = aggregateSql(filter, by, 'sqlite', () => '?', params);
-    return (this.db.prepare(sql).all(params) as Record<string, unknown>[]).map((r) => toAggregate(r, by));
+    // safeIntegers: sums come back as bigint, exact beyond 2^53 (counts are checked and narrowed in toAggregate).
+    return (this.db.prepare(sql).safeIntegers(true).all(params) as Record<string, unknown>[]).map((r) => toAggregate(r, by));
   }
 
   async count(filter: LedgerFilter = {}): Promise<number> {

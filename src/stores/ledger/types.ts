@@ -27,10 +27,10 @@ export interface LedgerRow {
   outputTokens: number;
   reasoningTokens: number;
   usageEstimated: boolean;
-  /** Integer micro-dollars. */
-  costMicros: number;
+  /** Integer nano-dollars (10^-9 USD). */
+  costNanos: number;
   baselineModel: string | null;
-  baselineCostMicros: number;
+  baselineCostNanos: number;
   /** Where the price came from (`genai-prices:openai/gpt-4o`, `config`, or `unpriced`). */
   priceSource: string;
   batch: boolean;
@@ -55,7 +55,7 @@ export interface AttemptRow {
   latencyMs: number;
   inputTokens: number;
   outputTokens: number;
-  costMicros: number;
+  costNanos: number;
 }
 
 export interface LedgerFilter {
@@ -87,8 +87,9 @@ export interface AggregateRow {
   inputTokens: number;
   cachedTokens: number;
   outputTokens: number;
-  costMicros: number;
-  baselineCostMicros: number;
+  /** Sums of money are bigint: 2^53 nano-dollars is only about $9 million. */
+  costNanos: bigint;
+  baselineCostNanos: bigint;
   cacheHits: number;
   estimated: number;
 }
