@@ -29,8 +29,10 @@ export class LedgerWriter {
   push(row: LedgerRow, attempts: AttemptRow[]): void {
     this.rows.push(row);
     for (const a of attempts) this.attempts.push(a);
-    // After close() no timer runs: a request that settles late (a stream cut at shutdown) is written at once instead.
-    if (this.rows.length >= this.o.batchSize || this.closed) void this.flushNow();
+    // After close() no timer runs: a request that settles late (a stream cut at shutdown) is written at once instead,
+    // with close()'s retries (a single failed write would otherwise leave it queued forever, unreported).
+    if (this.closed) void this.drain();
+    else if (this.rows.length >= this.o.batchSize) void this.flushNow();
     else if (!this.timer && !this.closed) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -89,6 +91,10 @@ export class LedgerWriter {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    await this.drain();
+  }
+
+  private async drain(): Promise<void> {
     for (let i = 0; i < 6 && (this.rows.length || this.attempts.length || this.inFlight); i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** (i - 1)));
       await this.flushNow();
