@@ -187,9 +187,9 @@ const CASES: Case[] = [
   { ...bad('XML body', raw('<chat/>'), null, 'unsupported_media_type'), status: 415, headers: { 'content-type': 'application/xml' } },
   { ...bad('invalid x-costgate-request-id', chat(), 'x-costgate-request-id'), headers: { 'x-costgate-request-id': 'has spaces and / slashes' } },
   { name: 'unknown model in models/{id}', path: '/v1/models/no-such-model', method: 'GET', status: 404, code: 'model_not_found', param: 'model' },
-  // Upstream-reported 404s carry no param yet (see the report on src/pipeline/stages/upstream-errors.ts).
-  { ...bad('unknown chat model', chat({ model: 'no-such-model' }), ['model', null], 'model_not_found'), status: 404 },
-  { ...emb('unknown embedding model', embed({ model: 'no-such-embedder' }), ['model', null], 'model_not_found'), status: 404 },
+  // Upstream-reported 404s (the simulator answers them) name the field at fault, like OpenAI's own.
+  { ...bad('unknown chat model', chat({ model: 'no-such-model' }), 'model', 'model_not_found'), status: 404 },
+  { ...emb('unknown embedding model', embed({ model: 'no-such-embedder' }), 'model', 'model_not_found'), status: 404 },
 ];
 
 let t: TestGateway;

@@ -38,7 +38,8 @@ export function fromUpstreamStatus(status: number, bodyText: string, deployment:
     error = new GatewayError('upstream_error', `provider rejected the gateway's credentials for ${deployment} (HTTP ${status})`);
     return { error, retryable: false, fallback: true, status };
   } else if (status === 404) {
-    error = new GatewayError('model_not_found', message);
+    // Providers answer 404 for a model they do not serve; OpenAI names the field at fault.
+    error = new GatewayError('model_not_found', message, { param: 'model' });
   } else if (status === 503 || status === 529) {
     error = new GatewayError('upstream_unavailable', `upstream unavailable (${deployment}): ${message}`, { retryAfterSec });
   } else if (status >= 500) {
