@@ -11,6 +11,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { startTestGateway, postJson, type TestGateway } from './helpers/gateway.js';
 import * as surface from '../src/surface/openai.js';
+import { startSimulator } from '../src/providers/simulator/server.js';
 
 type Json = Record<string, any>;
 const spec = JSON.parse(readFileSync(new URL('../../spec/openai-subset.json', import.meta.url), 'utf8'));
@@ -66,6 +67,7 @@ const RESPONSES: [string, Json][] = [
   ['forced tool via tool_choice', { model: 'gpt-4o', messages: user(), tools: [weather], tool_choice: { type: 'function', function: { name: 'get_weather' } } }],
   ['custom tool offered: answered in text', { model: 'gpt-4o', messages: user(), tools: [{ type: 'custom', custom: { name: 'sql' } }] }],
   ['n = 3', { model: 'gpt-4o-mini', messages: user(), n: 3, max_tokens: 8 }],
+  ['n = 128 (OpenAI\'s maximum)', { model: 'gpt-4o-mini', messages: user(), n: 128, max_tokens: 3 }],
   ['json_schema', { model: 'gpt-4o-mini', messages: user(), response_format: { type: 'json_schema', json_schema: { name: 'c', strict: true, schema: { type: 'object', properties: { label: { type: 'string', enum: ['a', 'b'] } }, required: ['label'] } } } }],
   ['json_object', { model: 'gpt-4o-mini', messages: user('answer in JSON'), response_format: { type: 'json_object' } }],
   ['logprobs with top_logprobs', { model: 'gpt-4o-mini', messages: user(), logprobs: true, top_logprobs: 3, max_tokens: 6 }],
@@ -161,6 +163,23 @@ test('error bodies conform to ErrorResponse', async () => {
     const r = await p;
     assert.ok(r.status >= 400 && r.status < 500, `${name}: ${r.status}`);
     conforms('ErrorResponse', await r.json(), name);
+  }
+});
+
+test('unknown model: the simulator answers with OpenAI\'s own 404 body; the gateway relays it naming the param', async () => {
+  const sim = await startSimulator();
+  try {
+    for (const [path, body] of [['/v1/chat/completions', { model: 'gpt-9-nope', messages: user() }], ['/v1/embeddings', { model: 'gpt-9-nope', input: 'x' }]] as const) {
+      const r = await postJson(`${sim.url}${path}`, body);
+      assert.equal(r.status, 404, path);
+      assert.equal(r.text, '{"error":{"message":"The model `gpt-9-nope` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}}');
+      conforms('ErrorResponse', r.json, `simulator ${path}`);
+      const g = await postJson(`${t.url}${path}`, body);
+      assert.equal(g.status, 404);
+      assert.deepEqual(g.json, { error: { ...r.json.error, param: 'model' } }, `gateway ${path}`);
+    }
+  } finally {
+    await sim.close();
   }
 });
 

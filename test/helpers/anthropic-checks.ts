@@ -139,10 +139,19 @@ export function anthropicChecks(label: string, target: () => Target<Anthropic>):
         const msg: Anthropic.MessageParam[] = [{ role: 'user', content: 'a few words please' }];
         const full = (await c.messages.create({ model, max_tokens: 40, messages: msg })).content[0] as Anthropic.TextBlock;
         const word = full.text.split(' ')[3]!;
-        const r = await c.messages.create({ model, max_tokens: 40, messages: msg, stop_sequences: [` ${word}`] });
+        const body = { model, max_tokens: 40, messages: msg, stop_sequences: ['no such sequence', ` ${word}`] };
+        const r = await c.messages.create(body);
         const text = (r.content[0] as Anthropic.TextBlock).text;
         assert.ok(full.text.startsWith(text) && !text.includes(` ${word}`), text);
-        assert.ok(['end_turn', 'stop_sequence'].includes(r.stop_reason!), String(r.stop_reason));
+        // Anthropic names the sequence it stopped on; an OpenAI upstream only says "stop", which reads as end_turn.
+        const expected = model.startsWith('claude') ? { stop_reason: 'stop_sequence', stop_sequence: ` ${word}` } : { stop_reason: 'end_turn', stop_sequence: null };
+        assert.deepEqual({ stop_reason: r.stop_reason, stop_sequence: r.stop_sequence }, expected);
+        let delta: Anthropic.MessageDeltaEvent['delta'] | undefined;
+        for await (const ev of await c.messages.create({ ...body, stream: true })) if (ev.type === 'message_delta') delta = ev.delta;
+        assert.deepEqual({ stop_reason: delta?.stop_reason, stop_sequence: delta?.stop_sequence }, expected, 'streaming message_delta');
+        const streamed = await c.messages.stream(body).finalMessage();
+        assert.deepEqual({ stop_reason: streamed.stop_reason, stop_sequence: streamed.stop_sequence }, expected, 'messages.stream');
+        assert.deepEqual(streamed.content, r.content);
       });
     });
   }

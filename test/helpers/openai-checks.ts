@@ -98,6 +98,18 @@ export function openaiChecks(label: string, target: () => Target<OpenAI>): void 
       assert.equal(s.choices[0]!.finish_reason, 'stop');
     });
 
+    test('stop served by an Anthropic model: its stop_sequence stop reads as finish_reason stop', async () => {
+      const ask = { model: 'claude-haiku-4-5', messages: [{ role: 'user' as const, content: 'stop early' }], max_tokens: 30 };
+      const full = (await c().chat.completions.create(ask)).choices[0]!.message.content!;
+      const word = full.split(' ')[3]!;
+      const r = await c().chat.completions.create({ ...ask, stop: [` ${word}`] });
+      assert.ok(full.startsWith(r.choices[0]!.message.content!) && !r.choices[0]!.message.content!.includes(` ${word}`));
+      assert.equal(r.choices[0]!.finish_reason, 'stop');
+      const s = await c().chat.completions.stream({ ...ask, stop: [` ${word}`] }).finalChatCompletion();
+      assert.equal(s.choices[0]!.message.content, r.choices[0]!.message.content);
+      assert.equal(s.choices[0]!.finish_reason, 'stop');
+    });
+
     test('max_completion_tokens is honoured', async () => {
       const r = await c().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], max_completion_tokens: 5 });
       assert.equal(r.usage!.completion_tokens, 5);

@@ -23,6 +23,8 @@ export interface Answer {
   toolCalls: ToolCall[];
   finish: 'stop' | 'length' | 'tool_calls';
   usage: Usage;
+  /** The stop sequence the answer ended on (cut before it); Anthropic reports it as `stop_sequence`. */
+  stopSequence?: string;
   /** OpenAI wire, `logprobs: true`: how many `top_logprobs` to report per token (0 reports the chosen token only). */
   topLogprobs?: number;
   /** OpenAI wire: the `service_tier` the response reports, i.e. the tier that served it. */
@@ -80,14 +82,19 @@ function jsonSchemaOf(body: Json): Json | undefined | null {
   return null;
 }
 
-function applyStop(text: string, stop: unknown): { text: string; stopped: boolean } {
+/** Cut `text` before the earliest stop sequence it contains; `matched` is that sequence. */
+function applyStop(text: string, stop: unknown): { text: string; matched?: string } {
   const list = typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop : [];
   let cut = -1;
+  let matched: string | undefined;
   for (const s of list) {
     const i = typeof s === 'string' && s ? text.indexOf(s) : -1;
-    if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+    if (i >= 0 && (cut < 0 || i < cut)) {
+      cut = i;
+      matched = s as string;
+    }
   }
-  return cut >= 0 ? { text: text.slice(0, cut), stopped: true } : { text, stopped: false };
+  return matched !== undefined ? { text: text.slice(0, cut), matched } : { text };
 }
 
 function openaiPromptCache(store: PrefixStore, model: SimModel, body: Json, approxTokens: number): number {
@@ -136,14 +143,20 @@ export function respond(model: SimModel, wire: 'openai' | 'anthropic', body: Jso
     text = prose(seed, Math.max(1, n - 1));
     if (typeof limit === 'number' && want > limit) finish = 'length';
   }
+  let stopSequence: string | undefined;
   if (finish !== 'tool_calls') {
     const s = applyStop(text, wire === 'openai' ? body.stop : body.stop_sequences);
     text = s.text;
-    if (s.stopped) finish = 'stop';
+    if (s.matched !== undefined) {
+      finish = 'stop';
+      stopSequence = s.matched;
+    }
   }
   const visible = countText(text + toolCalls.map((t) => t.name + t.args).join(''), model.id);
   const reasoning = model.reasoningRatio ? Math.round(visible * model.reasoningRatio) : 0;
-  const input = countPrompt(body, model.id);
+  // The prompt is counted once per request (choice 0, whose usage the wire bodies report); later choices of an
+  // `n` > 1 request carry their output only, so n = 128 costs 128 short generations, not 128 prompt tokenizations.
+  const input = choice === 0 ? countPrompt(body, model.id) : 0;
   const usage: Usage = { inputTokens: input, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, outputTokens: visible + reasoning, reasoningTokens: reasoning, estimated: false };
   if (choice === 0) {
     if (wire === 'openai') usage.cacheReadTokens = Math.min(input, openaiPromptCache(store, model, body, input));
@@ -156,6 +169,7 @@ export function respond(model: SimModel, wire: 'openai' | 'anthropic', body: Jso
     }
   }
   const answer: Answer = { text, toolCalls, finish, usage };
+  if (stopSequence !== undefined) answer.stopSequence = stopSequence;
   if (wire === 'openai') {
     answer.serviceTier = ECHOED_TIERS.has(body.service_tier) ? body.service_tier : 'default';
     if (body.logprobs === true) answer.topLogprobs = typeof body.top_logprobs === 'number' ? body.top_logprobs : 0;

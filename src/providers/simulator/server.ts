@@ -47,6 +47,11 @@ function sendError(res: ServerResponse, anthropic: boolean, status: number, type
   sendJson(res, status, body, { 'x-request-id': `req_sim_${Date.now().toString(36)}`, ...headers });
 }
 
+/** OpenAI's own answer to a model it does not serve (chat completions and embeddings alike). */
+export function openaiModelNotFoundBody(model: unknown): Json {
+  return { error: { message: `The model \`${String(model)}\` does not exist or you do not have access to it.`, type: 'invalid_request_error', param: null, code: 'model_not_found' } };
+}
+
 /** The provider's error `type` for an HTTP status, as each wire names it. */
 function errorType(status: number, anthropic: boolean): string {
   const t: Record<number, [string, string]> = {
@@ -157,6 +162,7 @@ export async function startSimulator(options: SimulatorServerOptions = {}): Prom
 
   async function chat(req: IncomingMessage, res: ServerResponse, body: Json, anthropic: boolean): Promise<void> {
     const model = findSimModel(String(body.model ?? ''));
+    if (!model && !anthropic) return sendJson(res, 404, openaiModelNotFoundBody(body.model), { 'x-request-id': `req_sim_${++seq}` });
     if (!model || model.kind !== 'chat') {
       return sendError(res, anthropic, 404, anthropic ? 'not_found_error' : 'invalid_request_error', `The model '${body.model}' does not exist (simulator)`);
     }
@@ -167,7 +173,8 @@ export async function startSimulator(options: SimulatorServerOptions = {}): Prom
     const { ttft, perToken } = latency(req);
     const extra = fault?.kind === 'slow' ? fault.arg ?? 1000 : 0;
     const outTokens = Number(req.headers['x-sim-output-tokens'] ?? opts.defaultOutputTokens);
-    const n = anthropic ? 1 : Math.max(1, Math.min(8, Number(body.n ?? 1)));
+    // OpenAI allows n up to 128; each choice is a short deterministic generation, so the full range stays cheap.
+    const n = anthropic ? 1 : Math.max(1, Math.min(128, Math.floor(Number(body.n ?? 1)) || 1));
     const answers = Array.from({ length: n }, (_, i) => respond(model, anthropic ? 'anthropic' : 'openai', body, store, { outputTokens: outTokens, answer: options.answer }, i));
     const id = anthropic ? `msg_sim${(++seq).toString(36)}${Date.now().toString(36)}` : `chatcmpl-sim${(++seq).toString(36)}${Date.now().toString(36)}`;
     if (body.stream === true) {
@@ -187,7 +194,8 @@ export async function startSimulator(options: SimulatorServerOptions = {}): Prom
 
   async function embeddings(req: IncomingMessage, res: ServerResponse, body: Json): Promise<void> {
     const model = findSimModel(String(body.model ?? ''));
-    if (!model || model.kind !== 'embedding') return sendError(res, false, 404, 'invalid_request_error', `The model '${body.model}' does not exist or is not an embedding model (simulator)`);
+    if (!model) return sendJson(res, 404, openaiModelNotFoundBody(body.model), { 'x-request-id': `req_sim_${++seq}` });
+    if (model.kind !== 'embedding') return sendError(res, false, 404, 'invalid_request_error', `The model '${body.model}' does not exist or is not an embedding model (simulator)`);
     const fault = faults.pick(req.headers['x-sim-fault'] as string | undefined, opts.faultRate, opts.faults);
     if (await applyFault(fault, res, false)) return;
     const inputs: unknown[] = typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) && typeof body.input[0] === 'number' ? [body.input] : body.input ?? [];

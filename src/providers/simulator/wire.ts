@@ -77,11 +77,17 @@ export function openaiEvents(id: string, model: string, answers: Answer[], inclu
   return out;
 }
 
+/** Anthropic's `stop_reason` and `stop_sequence` for an answer: `stop_sequence` names the sequence it ended on. */
+function anthropicStop(a: Answer): { stop_reason: string; stop_sequence: string | null } {
+  if (a.stopSequence !== undefined) return { stop_reason: 'stop_sequence', stop_sequence: a.stopSequence };
+  return { stop_reason: FINISH_TO_STOP[a.finish]!, stop_sequence: null };
+}
+
 export function anthropicBody(id: string, model: string, a: Answer): Json {
   const content: Json[] = [];
   if (a.text) content.push({ type: 'text', text: a.text });
   for (const t of a.toolCalls) content.push({ type: 'tool_use', id: t.id.replace(/^call_/, 'toolu_'), name: t.name, input: JSON.parse(t.args) });
-  return { id, type: 'message', role: 'assistant', model, content, stop_reason: FINISH_TO_STOP[a.finish], stop_sequence: null, usage: toAnthropicUsage(a.usage) };
+  return { id, type: 'message', role: 'assistant', model, content, ...anthropicStop(a), usage: toAnthropicUsage(a.usage) };
 }
 
 export function anthropicEvents(id: string, model: string, a: Answer): string[] {
@@ -102,7 +108,7 @@ export function anthropicEvents(id: string, model: string, a: Answer): string[] 
     out.push(ev('content_block_stop', { index }));
     index++;
   }
-  out.push(ev('message_delta', { delta: { stop_reason: FINISH_TO_STOP[a.finish], stop_sequence: null }, usage: { output_tokens: a.usage.outputTokens } }));
+  out.push(ev('message_delta', { delta: anthropicStop(a), usage: { output_tokens: a.usage.outputTokens } }));
   out.push(ev('message_stop', {}));
   return out;
 }
