@@ -4,9 +4,18 @@ import type { Summary, SummaryRow } from './summary.js';
 
 export const usd = (nanos: number | bigint): string => {
   const s = nanosToUsd(nanos);
-  const [i, f] = s.split('.');
-  // Cents from $100 up; below that at least 6 decimals, and the nano-dollar digits only when they are not zero.
-  return (nanos < 0 ? -BigInt(nanos) : BigInt(nanos)) >= 100_000_000_000n ? `$${i}.${f!.slice(0, 2)}` : `$${i}.${f!.replace(/0{1,3}$/, '')}`;
+  const sign = s.startsWith('-') ? '-' : '';
+  const [i, f] = s.replace('-', '').split('.');
+  // Cents from $100 up; below that 6 decimals, or all 9 when the nano-dollar digits are not zero.
+  const abs = nanos < 0 ? -BigInt(nanos) : BigInt(nanos);
+  if (abs >= 100_000_000_000n) {
+    // Rounded to the cent, half to even (display only: exports keep every nano-dollar).
+    let cents = abs / 10_000_000n;
+    const r2 = (abs % 10_000_000n) * 2n;
+    if (r2 > 10_000_000n || (r2 === 10_000_000n && cents % 2n === 1n)) cents += 1n;
+    return `${sign}$${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
+  }
+  return `${sign}$${i}.${f!.endsWith('000') ? f!.slice(0, 6) : f}`;
 };
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const int = (x: number) => Math.round(x).toLocaleString('en-US');
