@@ -1,7 +1,7 @@
 /** Usage conversion: every field survives every round trip exactly, in both providers' shapes. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromAnthropicUsage, fromOpenAIUsage, toAnthropicUsage, toOpenAIUsage, mergeUsage, emptyUsage, type Usage } from './usage.js';
+import { fromAnthropicUsage, fromOpenAIUsage, toAnthropicUsage, toOpenAIUsage, emptyUsage, type Usage } from './usage.js';
 
 type Json = Record<string, any>;
 
@@ -35,6 +35,16 @@ const openaiFields = (u: Json) => ({
 test('Anthropic input_tokens excludes cache; Usage.inputTokens includes reads and writes of both TTLs', () => {
   assert.deepEqual(fromAnthropicUsage(ANTHROPIC[3]), usage({ inputTokens: 3103, cacheReadTokens: 100, cacheWrite5mTokens: 1000, cacheWrite1hTokens: 2000, outputTokens: 1 }));
   assert.deepEqual(fromAnthropicUsage(ANTHROPIC[4]), usage({ inputTokens: 5, outputTokens: 50, reasoningTokens: 20 }));
+});
+
+test('Anthropic thinking_tokens are reasoning tokens: a breakdown of output_tokens, not an addition', () => {
+  const thinking = { input_tokens: 40, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 2820, output_tokens_details: { thinking_tokens: 1240 } };
+  const u = fromAnthropicUsage(thinking)!;
+  assert.deepEqual(u, usage({ inputTokens: 40, outputTokens: 2820, reasoningTokens: 1240 }));
+  const asOpenAI = toOpenAIUsage(u);
+  assert.equal(asOpenAI.completion_tokens, 2820);
+  assert.equal((asOpenAI.completion_tokens_details as Json).reasoning_tokens, 1240);
+  assert.equal(fromAnthropicUsage({ ...thinking, output_tokens_details: { thinking_tokens: 0 } })!.reasoningTokens, 0);
 });
 
 test('OpenAI prompt_tokens already includes cached tokens; reasoning is part of completion_tokens', () => {
@@ -89,12 +99,4 @@ test('a restated cache-write total is authoritative over a stale TTL breakdown (
 test('garbage counts are ignored, never negative or fractional', () => {
   assert.deepEqual(fromOpenAIUsage({ prompt_tokens: -3, completion_tokens: 2.7, prompt_tokens_details: { cached_tokens: 'x' } }), usage({ outputTokens: 2 }));
   assert.deepEqual(fromAnthropicUsage({ input_tokens: Number.NaN, output_tokens: Infinity }), usage({}));
-});
-
-test('mergeUsage: later non-zero counts replace earlier ones, never summed', () => {
-  const start = usage({ inputTokens: 1540, cacheReadTokens: 1536, outputTokens: 1 });
-  const merged = mergeUsage(start, { outputTokens: 40 });
-  assert.deepEqual(merged, usage({ inputTokens: 1540, cacheReadTokens: 1536, outputTokens: 40 }));
-  assert.deepEqual(mergeUsage(merged, { inputTokens: 1540, cacheReadTokens: 1536, outputTokens: 40 }), merged);
-  assert.equal(mergeUsage(start, { estimated: true }).estimated, true);
 });

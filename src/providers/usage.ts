@@ -79,6 +79,9 @@ export function toOpenAIUsage(u: Usage): Record<string, unknown> {
 /**
  * Anthropic `usage` → Usage. Anthropic's `input_tokens` excludes cache reads and writes; `cache_creation` splits
  * writes by TTL when present, otherwise all writes are 5-minute writes (the default TTL).
+ * Reasoning: Anthropic bills thinking as output, so `output_tokens` already includes it, and
+ * `output_tokens_details.thinking_tokens` (when the API reports it) is a breakdown of that count, never an addition;
+ * `output_tokens_details.reasoning_tokens` is this gateway's own extension (see `toAnthropicUsage`).
  */
 export function fromAnthropicUsage(u: unknown): Usage | undefined {
   if (!u || typeof u !== 'object') return undefined;
@@ -91,7 +94,7 @@ export function fromAnthropicUsage(u: unknown): Usage | undefined {
     cacheWrite5mTokens: w5,
     cacheWrite1hTokens: w1,
     outputTokens: num(o.output_tokens),
-    reasoningTokens: num(o.output_tokens_details?.reasoning_tokens),
+    reasoningTokens: num(o.output_tokens_details?.reasoning_tokens ?? o.output_tokens_details?.thinking_tokens),
     estimated: false,
   };
 }
@@ -109,22 +112,4 @@ export function toAnthropicUsage(u: Usage): Record<string, unknown> {
   // Extension: OpenAI reasoning counts survive a round trip through Anthropic's shape.
   if (u.reasoningTokens > 0) out.output_tokens_details = { reasoning_tokens: u.reasoningTokens };
   return out;
-}
-
-/**
- * Merge a later streaming usage report into an earlier one (Anthropic sends input counts in `message_start`
- * and cumulative output in `message_delta`; newer API versions repeat input counts in `message_delta`).
- * Non-zero later values replace earlier ones; counts are never summed, so nothing is double-counted.
- */
-export function mergeUsage(a: Usage, b: Partial<Usage>): Usage {
-  const pick = (x: number, y: number | undefined) => (y !== undefined && y > 0 ? y : x);
-  return {
-    inputTokens: pick(a.inputTokens, b.inputTokens),
-    cacheReadTokens: pick(a.cacheReadTokens, b.cacheReadTokens),
-    cacheWrite5mTokens: pick(a.cacheWrite5mTokens, b.cacheWrite5mTokens),
-    cacheWrite1hTokens: pick(a.cacheWrite1hTokens, b.cacheWrite1hTokens),
-    outputTokens: pick(a.outputTokens, b.outputTokens),
-    reasoningTokens: pick(a.reasoningTokens, b.reasoningTokens),
-    estimated: a.estimated || (b.estimated ?? false),
-  };
 }
