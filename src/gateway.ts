@@ -72,6 +72,15 @@ const VALIDATORS: Record<Endpoint, (b: unknown) => void> = {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** `metadata.request_id` (or its header-style spellings, as the auth stage reads them) for SDKs that cannot set headers. */
+function metadataRequestId(body: unknown): string | undefined {
+  const md = body && typeof body === 'object' ? (body as { metadata?: unknown }).metadata : undefined;
+  if (!md || typeof md !== 'object' || Array.isArray(md)) return undefined;
+  const m = md as Record<string, unknown>;
+  const v = m.request_id ?? m['x-costgate-request-id'] ?? m.costgate_request_id;
+  return v === undefined || v === null || v === '' ? undefined : String(v);
+}
+
 function resolveOptions(o: GatewayOptions): ResolvedConfig {
   const env = o.env ?? process.env;
   if (o.config === undefined) return loadConfig(undefined, env);
@@ -130,10 +139,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
 
   async function handle(req: GatewayRequest): Promise<GatewayResponse> {
     const surface = req.endpoint === 'messages' ? 'anthropic' : 'openai';
-    const hid = req.headers['x-costgate-request-id'];
+    const hid = req.headers['x-costgate-request-id'] ?? metadataRequestId(req.body);
     const id = hid && REQUEST_ID.test(hid) ? hid : `cg-${randomUUID()}`;
     let ctxCreated = false;
     try {
+      if (req.rejected) throw req.rejected;
       if (hid !== undefined && hid !== id) throw new GatewayError('invalid_value', 'x-costgate-request-id must be 1-128 characters of A-Z a-z 0-9 . _ : -', { param: 'x-costgate-request-id' });
       VALIDATORS[req.endpoint](req.body);
       const ctx = createCtx(req, req.body as Record<string, any>, id);
@@ -157,12 +167,20 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   function recordRejected(req: GatewayRequest, id: string, err: GatewayError): void {
     const body = req.body as Record<string, unknown> | null;
     const model = body && typeof body === 'object' && typeof body.model === 'string' ? body.model.slice(0, 256) : '';
+    // Attributed from the headers (the body may be unreadable): a feature's rejected calls count in its error rate.
+    const attr = (k: string) => {
+      const v = req.headers[k];
+      return typeof v === 'string' && v !== '' && v.length <= 256 ? v : undefined;
+    };
     const rec: RequestRecord = {
       id,
       ts: Date.now(),
       endpoint: req.endpoint,
       surface: req.endpoint === 'messages' ? 'anthropic' : 'openai',
       requestedModel: model,
+      feature: attr('x-costgate-feature'),
+      user: attr('x-costgate-user'),
+      team: attr('x-costgate-team'),
       stream: false,
       status: err.status,
       errorCode: err.code,

@@ -5,7 +5,7 @@
 import type { Operation, Wire, Json } from '../providers/adapter.js';
 import type { Usage } from '../providers/usage.js';
 import type { Deployment } from '../config/load.js';
-import type { ErrorCode } from './errors.js';
+import type { ErrorCode, GatewayError } from './errors.js';
 
 export type Endpoint = 'chat' | 'messages' | 'embeddings';
 
@@ -20,6 +20,11 @@ export interface GatewayRequest {
   headers: Record<string, string | undefined>;
   /** Aborted when the client goes away. */
   signal?: AbortSignal;
+  /**
+   * Set by the HTTP surface for a request refused before its body could be used (malformed JSON, wrong method or
+   * content type): handle() answers this error and records the call, like any other rejection.
+   */
+  rejected?: GatewayError;
 }
 
 /** A response: a whole body, or a stream of SSE text/bytes. */

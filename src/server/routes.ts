@@ -88,13 +88,20 @@ export async function routeRequest(gw: Gateway, r: RawRequest): Promise<GatewayR
   const format: WireFormat = endpoint === 'messages' ? 'anthropic' : 'openai';
   try {
     if (endpoint) {
-      if (r.method !== 'POST') throw new GatewayError('method_not_allowed', `Method ${r.method} is not allowed on ${path}; use POST.`);
-      const ct = r.headers['content-type'];
-      // curl's default form type is accepted (its body is JSON all the same); multipart and binary bodies are not.
-      if (ct && !/^application\/((.+\+)?json|x-www-form-urlencoded)\b/i.test(ct) && !/^text\/plain\b/i.test(ct)) {
-        throw new GatewayError('unsupported_media_type', `Unsupported content type '${ct}': send application/json.`);
+      let body: unknown;
+      try {
+        if (r.method !== 'POST') throw new GatewayError('method_not_allowed', `Method ${r.method} is not allowed on ${path}; use POST.`);
+        const ct = r.headers['content-type'];
+        // curl's default form type is accepted (its body is JSON all the same); multipart and binary bodies are not.
+        if (ct && !/^application\/((.+\+)?json|x-www-form-urlencoded)\b/i.test(ct) && !/^text\/plain\b/i.test(ct)) {
+          throw new GatewayError('unsupported_media_type', `Unsupported content type '${ct}': send application/json.`);
+        }
+        body = parseJsonBody(r.raw);
+      } catch (e) {
+        if (!(e instanceof GatewayError)) throw e;
+        // Still a call to a metered endpoint: the gateway answers the error and records it (one ledger row per call).
+        return await gw.handle({ endpoint, body: undefined, raw: r.raw, headers: r.headers, signal: r.signal, rejected: e });
       }
-      const body = parseJsonBody(r.raw);
       return await gw.handle({ endpoint, body, raw: r.raw, headers: r.headers, signal: r.signal });
     }
     if (path === '/v1/models' || path === '/models') {
