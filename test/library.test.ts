@@ -115,3 +115,48 @@ test('gw.fetch: models, health, unknown paths, and a Request object whose init o
   assert.equal(r.status, 200);
   assert.equal((await r.json()).usage.completion_tokens, 3);
 });
+
+test('gw.fetch: an already-aborted signal rejects with its reason and never reaches the pipeline', async () => {
+  const before = records.length;
+  const reason = new Error('caller gave up');
+  const id = `aborted-${Date.now()}`;
+  const init = { method: 'POST', headers: { 'content-type': 'application/json', 'x-costgate-request-id': id }, body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 3, messages: [{ role: 'user', content: 'x' }] }) };
+  await assert.rejects(gw.fetch('http://costgate.local/v1/chat/completions', { ...init, signal: AbortSignal.abort(reason) }), (e) => e === reason);
+  // With no reason given, fetch rejects with the signal's default reason, an AbortError DOMException.
+  const ctl = new AbortController();
+  ctl.abort();
+  await assert.rejects(gw.fetch(new Request('http://costgate.local/v1/chat/completions', { ...init, signal: ctl.signal })), (e) => e === ctl.signal.reason && (e as DOMException).name === 'AbortError');
+  // The SDKs pass their signal the same way: the call fails as an abort, with no request made.
+  await assert.rejects(openai.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }, { signal: AbortSignal.abort() }), OpenAI.APIUserAbortError);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(records.length, before, 'no request was recorded');
+  assert.ok(!records.some((r) => r.id === id));
+});
+
+test('wrapOpenAI: SDK retries default to 0 (the gateway retries), a maxRetries the caller set is kept', async () => {
+  assert.equal(wrapOpenAI(new OpenAI({ apiKey: 'x' }), gw).maxRetries, 0);
+  assert.equal(wrapOpenAI(new OpenAI({ apiKey: 'x', maxRetries: 5 }), gw).maxRetries, 5);
+  assert.equal(wrapOpenAI(new OpenAI({ apiKey: 'x', maxRetries: 0 }), gw).maxRetries, 0);
+  // A failing upstream: the gateway makes its attempts, and the wrapped SDK does not repeat the whole call.
+  const failing = await createGateway({
+    env: {},
+    config: {
+      ledger: { store: 'memory' },
+      providers: { a: { type: 'simulator' } },
+      deployments: [{ name: 'd', provider: 'a', model: 'gpt-4o-mini', headers: { 'x-sim-fault': '500' } }],
+      models: { m: { deployments: ['d'] } },
+      retries: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
+    } as never,
+    sinks: [(r) => failed.push(r)],
+  });
+  const failed: RequestRecord[] = [];
+  try {
+    const client = wrapOpenAI(new OpenAI({ apiKey: 'x' }), failing);
+    await assert.rejects(client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }] }), (e: any) => e.status >= 500);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(failed.length, 1, 'one gateway request, not one per SDK retry');
+    assert.equal(failed[0]!.attempts.length, 2, 'the gateway retried');
+  } finally {
+    await failing.close();
+  }
+});

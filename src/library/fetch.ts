@@ -14,6 +14,10 @@ export function createFetch(gw: Gateway): typeof globalThis.fetch {
   return async function costgateFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     // As with fetch, `init` overrides a Request's own fields; `duplex` is what Node requires for a streamed body.
     const req = new Request(input, init?.body instanceof ReadableStream ? ({ ...init, duplex: 'half' } as RequestInit) : init);
+    // As fetch does: an already-aborted signal rejects with its reason, and nothing is sent. The caller's own signal
+    // (init's, else the Request's) is checked so the reason is the very object it was aborted with.
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? req.signal;
+    if (signal.aborted) throw signal.reason;
     const url = new URL(req.url);
     const headers: Record<string, string> = {};
     req.headers.forEach((v, k) => (headers[k] = v));

@@ -2,6 +2,11 @@
  * Wrap an existing `OpenAI` client so its calls run through the in-process gateway (every policy, no HTTP hop).
  * Works with any client that has openai-node's `withOptions` (v5+); the original client is not modified.
  *
+ * Retries: the wrapped client defaults to `maxRetries: 0`, because the gateway already retries and falls back
+ * (config `retries`), and every SDK retry would run the whole call again, making and billing its upstream attempts
+ * twice over. A `maxRetries` set in the client's constructor options is kept, and a per-request
+ * `{ maxRetries }` option still applies.
+ *
  * @example
  * import OpenAI from 'openai';
  * import { createGateway, wrapOpenAI } from 'costgate';
@@ -11,7 +16,7 @@
 import type { Gateway } from '../gateway.js';
 
 interface WithOptions<T> {
-  withOptions(o: { baseURL?: string; fetch?: typeof fetch; defaultHeaders?: Record<string, string> }): T;
+  withOptions(o: { baseURL?: string; fetch?: typeof fetch; defaultHeaders?: Record<string, string>; maxRetries?: number }): T;
 }
 
 export interface WrapDefaults {
@@ -39,7 +44,10 @@ function headerRecord(h: unknown): Record<string, string> {
 export function wrapOpenAI<T extends WithOptions<T>>(client: T, gw: Gateway, defaults: WrapDefaults = {}): T {
   // `withOptions` replaces `defaultHeaders` wholesale, so the client's own defaults are carried over explicitly;
   // `_options` is openai-node's protected copy of the constructor options.
-  const defaultHeaders = headerRecord((client as { _options?: { defaultHeaders?: unknown } })._options?.defaultHeaders);
+  const own = (client as { _options?: { defaultHeaders?: unknown; maxRetries?: unknown } })._options;
+  const defaultHeaders = headerRecord(own?.defaultHeaders);
   for (const [k, v] of Object.entries(defaults)) if (v) defaultHeaders[`x-costgate-${k}`] = v;
-  return client.withOptions({ baseURL: 'http://costgate.in-process/v1', fetch: gw.fetch, defaultHeaders });
+  // The SDK defaults to 2 retries when the option is absent; the gateway's own retries make those redundant.
+  const retries = own?.maxRetries === undefined || own.maxRetries === null ? { maxRetries: 0 } : {};
+  return client.withOptions({ baseURL: 'http://costgate.in-process/v1', fetch: gw.fetch, defaultHeaders, ...retries });
 }
