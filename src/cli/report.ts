@@ -7,6 +7,7 @@ import { filterFrom } from '../observability/reports/params.js';
 import { summarize, pareto, callPareto, parseGroupBy } from '../observability/reports/summary.js';
 import { summaryTable, summaryCsv, summaryJson, usd, table } from '../observability/reports/format.js';
 import { monthlyReport } from '../observability/reports/monthly.js';
+import { paretoJson } from '../observability/reports/pareto-json.js';
 import { PriceCatalog } from '../pricing/catalog.js';
 import { Pricer } from '../pricing/pricer.js';
 
@@ -42,7 +43,7 @@ export async function runReport(kind: string, o: ReportOptions, print: (s: strin
       const by = parseGroupBy(o.by ?? 'feature')[0] ?? 'feature';
       const g = await pareto(store, filter, by);
       const c = await callPareto(store, filter);
-      if (o.json) return print(JSON.stringify({ groups: g, calls: c }, null, 2));
+      if (o.json) return print(JSON.stringify(paretoJson(g, c), null, 2));
       print(`Top 20% of calls (${Math.ceil(c.calls * 0.2)} of ${c.calls}) drive ${pct(c.costShareOfTop20)} of cost; ${c.callsFor80} calls (${pct(c.calls ? c.callsFor80 / c.calls : 0)}) make up 80%.`);
       print(`Top 20% of ${by} values drive ${pct(g.costShareOfTop20)} of cost; ${g.groupsFor80} of ${g.groups} ${by} values make up 80%.\n`);
       print(table([by, 'cost', 'share', 'cumulative', 'requests'], g.rows.map((r) => [r.group[by] ?? '(none)', usd(r.costNanos), pct(r.costShare), pct(r.cumulativeShare), String(r.requests)])));

@@ -9,6 +9,7 @@ import { filterFrom, paramsOf } from '../observability/reports/params.js';
 import { summarize, pareto, callPareto, parseGroupBy } from '../observability/reports/summary.js';
 import { summaryJson } from '../observability/reports/format.js';
 import { monthlyReport } from '../observability/reports/monthly.js';
+import { paretoJson } from '../observability/reports/pareto-json.js';
 import { nanosToUsd } from '../pricing/decimal.js';
 import type { LedgerRow } from '../stores/ledger/types.js';
 
@@ -44,7 +45,7 @@ export async function adminRoute(gw: Gateway, method: string, path: string, q: U
     await gw.ledger.writer.flushNow();
     const f = filterFrom(p);
     const by = parseGroupBy(p.by ?? 'feature');
-    return json(200, { groups: await pareto(store, f, by[0] ?? 'feature'), calls: await callPareto(store, f) });
+    return json(200, paretoJson(await pareto(store, f, by[0] ?? 'feature'), await callPareto(store, f)));
   }
   if (path === '/v1/costgate/report/monthly') {
     await gw.ledger.writer.flushNow();

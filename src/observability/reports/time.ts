@@ -7,8 +7,14 @@ export function parseTime(v: string, now = Date.now(), param = 'since'): number 
   const rel = /^(\d+(?:\.\d+)?)([mhdw])$/.exec(v.trim());
   if (rel) return now - Number(rel[1]) * UNIT_MS[rel[2]!]!;
   if (/^\d{10,}$/.test(v)) return Number(v);
-  const t = Date.parse(v);
-  if (!Number.isFinite(t)) throw new GatewayError('invalid_value', `${param}: expected 7d / 24h / 30m / an ISO date / epoch ms, got '${v}'`, { param });
+  // Only ISO 8601 dates and times: Date.parse alone guesses at free text ('7' is July 2001, 'x 2025' is 1 January
+  // 2025) and rolls impossible dates over ('2025-02-30' is 2 March), silently reporting on the wrong window.
+  const iso = /^(\d{4})-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})?)?)?$/.exec(v.trim());
+  const t = iso ? Date.parse(v.trim()) : NaN;
+  const [, y, mo, d = '01', h = '00', mi = '00', sec = '00'] = iso ?? [];
+  const calendar = iso ? new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d))) : undefined;
+  const valid = calendar && calendar.getUTCMonth() === Number(mo) - 1 && calendar.getUTCDate() === Number(d) && Number(h) < 24 && Number(mi) < 60 && Number(sec) < 60;
+  if (!valid || !Number.isFinite(t)) throw new GatewayError('invalid_value', `${param}: expected 7d / 24h / 30m / an ISO date / epoch ms, got '${v}'`, { param });
   return t;
 }
 
@@ -18,7 +24,7 @@ export function monthRange(month?: string, now = new Date()): { start: number; e
   let m = now.getUTCMonth();
   if (month) {
     const mm = /^(\d{4})-(\d{2})$/.exec(month);
-    if (!mm) throw new GatewayError('invalid_value', `month: expected YYYY-MM, got '${month}'`, { param: 'month' });
+    if (!mm || Number(mm[2]) < 1 || Number(mm[2]) > 12) throw new GatewayError('invalid_value', `month: expected YYYY-MM, got '${month}'`, { param: 'month' });
     y = Number(mm[1]);
     m = Number(mm[2]) - 1;
   }
