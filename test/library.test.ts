@@ -16,7 +16,7 @@ let openai: Target<OpenAI>;
 let anthropic: Target<Anthropic>;
 
 before(async () => {
-  gw = await createGateway({ env: {}, sinks: [(r) => records.push(r)] });
+  gw = await createGateway({ env: {}, config: { ledger: { store: 'memory' } } as never, sinks: [(r) => records.push(r)] });
   openai = { client: wrapOpenAI(new OpenAI({ apiKey: 'x', maxRetries: 0 }), gw, { feature: 'f' }), records };
   anthropic = { client: new Anthropic({ apiKey: 'x', baseURL: 'http://costgate.in-process', fetch: gw.fetch, maxRetries: 0 }), records };
 });
