@@ -62,6 +62,21 @@ test('failed attempts without usage cost 0; the attempt that answered costs what
   assert.equal(p.costNanos, 5_470_000);
 });
 
+test('an earlier attempt that reported usage before failing is part of the request cost', () => {
+  const r = rec('gpt-4o', 'gpt-4o', 'openai-main', cachedCall);
+  // Attempt 1 broke after the provider billed its prompt: 1500 input tokens of gpt-4o-mini at $0.15/M = 225,000 n$.
+  const partial = { ...cachedCall, cacheReadTokens: 0, outputTokens: 0, reasoningTokens: 0 };
+  r.attempts = [{ ...attempt('gpt-4o-mini', 'openai-main', partial), outcome: 'error' as const }, { ...attempt('gpt-4o', 'openai-main', cachedCall), n: 2 }];
+  const p = pricer.price(r);
+  assert.deepEqual(p.attemptCosts, [225_000, 5_470_000]);
+  assert.equal(p.costNanos, 5_695_000);
+  assert.equal(p.attemptCosts.reduce((a, b) => a + b, 0), p.costNanos, 'attempt costs add up to the row cost');
+  // All attempts failed, the first after reporting usage: the row has no usage of its own but still cost that.
+  const failed = rec('gpt-4o', 'gpt-4o', 'openai-main', undefined);
+  failed.attempts = [{ ...attempt('gpt-4o-mini', 'openai-main', partial), outcome: 'error' as const }, { ...attempt('gpt-4o', 'openai-main'), n: 2, outcome: 'error' as const }];
+  assert.equal(pricer.price(failed).costNanos, 225_000);
+});
+
 test('no usage, and unpriced models', () => {
   const none = pricer.price(rec('gpt-4o', 'gpt-4o', 'openai-main', undefined));
   assert.deepEqual([none.costNanos, none.baselineCostNanos, none.priceSource, none.baselineModel], [0, 0, 'no-usage', null]);

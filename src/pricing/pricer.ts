@@ -46,10 +46,13 @@ export class Pricer {
     const usage = rec.usage;
     // Attempts are priced like the request (batch rates for a batch), so attempt costs add up to the row's cost.
     const attemptCosts = rec.attempts.map((a) => (a.usage ? this.cost(a.usage, a.model, a.provider, at, rec.batch === true)?.nanos ?? 0 : 0));
-    if (!usage) return { costNanos: 0, baselineModel: null, baselineCostNanos: 0, priceSource: 'no-usage', attemptCosts };
+    // Retries cost money too: an earlier attempt that reported usage before failing (input billed, then the stream
+    // broke) is part of what this request cost. The last attempt's usage is the row's own usage, priced below.
+    const earlier = attemptCosts.slice(0, -1).reduce((x, c) => x + c, 0);
+    if (!usage) return { costNanos: earlier + (attemptCosts.at(-1) ?? 0), baselineModel: null, baselineCostNanos: 0, priceSource: 'no-usage', attemptCosts };
     const served = this.cost(usage, rec.model, rec.provider, at, rec.batch === true);
     const hit = rec.cacheStatus !== undefined && rec.cacheStatus !== 'miss';
-    const costNanos = hit ? 0 : served?.nanos ?? 0;
+    const costNanos = (hit ? 0 : served?.nanos ?? 0) + earlier;
     let baselineModel: string | null | undefined = this.o.aliasBaseline(rec.requestedModel) ?? (this.rates(rec.requestedModel, undefined, at) ? rec.requestedModel : this.o.defaultBaseline);
     let baselineCostNanos: number;
     // The baseline is what this call would have cost without costgate: synchronous, uncached by the gateway.
