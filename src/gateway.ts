@@ -30,7 +30,8 @@ import { Pricer } from './pricing/pricer.js';
 import { openLedgerStore } from './stores/ledger/index.js';
 import { LedgerWriter } from './stores/ledger/writer.js';
 import { toRows } from './stores/ledger/rows.js';
-import type { LedgerStore } from './stores/ledger/types.js';
+import type { AttemptRow, GroupKey, LedgerFilter, LedgerQuery, LedgerRow, LedgerStore } from './stores/ledger/types.js';
+import { summarize, type Summary } from './observability/reports/summary.js';
 
 export interface GatewayOptions {
   /** A config file path, a config object (validated), or an already resolved config. Default: environment. */
@@ -52,8 +53,18 @@ export interface Gateway {
   handle(req: GatewayRequest): Promise<GatewayResponse>;
   /** A fetch-compatible function serving the gateway's HTTP surface in-process (for SDK clients). */
   fetch: typeof globalThis.fetch;
-  /** The last records written (bounded), for tests and `GET /v1/costgate/requests` until the ledger lands. */
+  /** The last 1,000 request records in memory, as the meter saw them (before pricing); the ledger has them all. */
   recent(): RequestRecord[];
+  /**
+   * The ledger, newest first (the library equivalent of `GET /v1/costgate/requests`): same filters, `limit` 1–1000
+   * (default 100) and `cursor` from the previous page's `nextCursor`. Queued rows are flushed first, so a call that
+   * just finished is there.
+   */
+  requests(q?: LedgerQuery): Promise<{ rows: LedgerRow[]; nextCursor?: string }>;
+  /** One request's ledger row(s) with every upstream attempt (`GET /v1/costgate/requests/{id}`); [] when unknown. */
+  request(requestId: string): Promise<(LedgerRow & { attempts: AttemptRow[] })[]>;
+  /** A cost summary over the ledger (`GET /v1/costgate/report`), grouped by `by`. */
+  report(filter?: LedgerFilter, by?: GroupKey[]): Promise<Summary>;
   /** Model list for `GET /v1/models`. */
   models(): { object: 'list'; data: { id: string; object: 'model'; created: number; owned_by: string }[] };
   /** Requests whose response (or stream) has not finished yet. */
@@ -214,6 +225,19 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     handle,
     fetch: undefined as unknown as typeof fetch,
     recent: () => recentRecords.slice(),
+    async requests(q = {}) {
+      await writer.flushNow();
+      return store.query({ limit: 100, ...q });
+    },
+    async request(requestId) {
+      await writer.flushNow();
+      const { rows } = await store.query({ requestId, limit: 100 });
+      return Promise.all(rows.map(async (r) => ({ ...r, attempts: await store.attempts(r.uid) })));
+    },
+    async report(filter = {}, by = []) {
+      await writer.flushNow();
+      return summarize(store, filter, by);
+    },
     models,
     inFlight: () => inFlight,
     ledger: { store, writer },

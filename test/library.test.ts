@@ -160,3 +160,30 @@ test('wrapOpenAI: SDK retries default to 0 (the gateway retries), a maxRetries t
     await failing.close();
   }
 });
+
+test('gw.requests / gw.request / gw.report: the ledger in-process, flushed, same filters as the HTTP API', async () => {
+  const headers = { 'x-costgate-feature': 'lib-ledger', 'x-costgate-user': 'u-lib' };
+  const ids: string[] = [];
+  for (const model of ['gpt-4o-mini', 'claude-haiku-4-5', 'gpt-4o-mini']) {
+    const r = await gw.handle({ endpoint: 'chat', body: { model, messages: [{ role: 'user', content: 'ledger' }], max_tokens: 5 }, headers });
+    assert.equal(r.status, 200);
+    ids.push(r.headers['x-costgate-request-id']!);
+  }
+  // No explicit flush: the methods flush queued rows themselves.
+  const page1 = await gw.requests({ feature: 'lib-ledger', limit: 2 });
+  assert.equal(page1.rows.length, 2);
+  assert.ok(page1.nextCursor);
+  const page2 = await gw.requests({ feature: 'lib-ledger', limit: 2, cursor: page1.nextCursor });
+  assert.deepEqual([...page1.rows, ...page2.rows].map((r) => r.requestId).sort(), [...ids].sort());
+  assert.equal(page2.nextCursor, undefined);
+  assert.ok([...page1.rows, ...page2.rows].every((r) => r.user === 'u-lib' && r.costNanos > 0));
+
+  const [one] = await gw.request(ids[1]!);
+  assert.equal(one!.model, 'claude-haiku-4-5');
+  assert.deepEqual(one!.attempts.map((a) => [a.n, a.outcome, a.costNanos]), [[1, 'ok', one!.costNanos]]);
+  assert.deepEqual(await gw.request('no-such-request'), []);
+
+  const s = await gw.report({ feature: 'lib-ledger' }, ['model']);
+  assert.deepEqual(s.rows.map((r) => [r.group.model, r.requests]).sort(), [['claude-haiku-4-5', 1], ['gpt-4o-mini', 2]]);
+  assert.equal(s.total.costNanos, [...page1.rows, ...page2.rows].reduce((a, r) => a + BigInt(r.costNanos), 0n));
+});
