@@ -30,7 +30,7 @@ const jobs = {
     await openai.embeddings.create({ model: 'text-embedding-3-small', input: `query ${rand()}` }, { headers: h });
     return openai.chat.completions.create({ model: 'gpt-4o', max_tokens: 200, stream: true, messages: [{ role: 'user', content: `Answer with sources: ${rand()}` }] }, { headers: h }).then(async (s) => { for await (const _ of s); });
   },
-  summarizer: (h) => anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 300, system: [{ type: 'text', text: policy, cache_control: { type: 'ephemeral' } }], messages: [{ role: 'user', content: `Summarize ticket ${Math.floor(rand() * 1e5)}` }] }, { headers: h }),
+  summarizer: (h) => anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 300, system: [{ type: 'text', text: policy, cache_control: { type: 'ephemeral' } }], messages: [{ role: 'user', content: `Summarize ticket ${Math.floor(rand() * 1e5)}` }] }, { headers: h }),
   'code-review': (h) => anthropic.messages.create({ model: 'claude-opus-4-1', max_tokens: 400, messages: [{ role: 'user', content: `Review this diff: ${'+ line\n'.repeat(200)}` }] }, { headers: h }),
   classifier: (h) => openai.chat.completions.create({ model: 'gpt-4.1-nano', max_tokens: 5, messages: [{ role: 'user', content: `Classify: ${rand()}` }] }, { headers: h }),
 };

@@ -368,9 +368,10 @@ describe('formats', () => {
     try {
       const s = await summarize(store, MARCH, ['feature']);
       const t = summaryTable(s).split('\n');
-      assert.deepEqual(t[0]!.trim().split(/\s{2,}/), ['feature', 'requests', 'input tok', 'output tok', 'cost', 'share', 'saved', 'cache hit', 'errors', 'avg out', '$/1k req']);
-      assert.deepEqual(t[2]!.trim().split(/\s{2,}/), ['search', '3', '4,000', '350', '$0.009480', '60.2%', '$0.002820', '0.0%', '0.0%', '116.7', '$3.160000']);
-      assert.deepEqual(t.at(-1)!.trim().split(/\s{2,}/), ['TOTAL', '9', '9,000', '1,350', '$0.015735', '100.0%', '$0.003075', '11.1%', '33.3%', '150.0', '$1.748333333']);
+      // The $/1k column takes 9 decimals for every row because the TOTAL needs them (one precision per column).
+      assert.deepEqual(t[0]!.trim().split(/\s{2,}/), ['feature', 'requests', 'input tok', 'cached', 'output tok', 'cost', 'share', 'saved', 'cache hit', 'errors', 'avg out', '$/1k req']);
+      assert.deepEqual(t[2]!.trim().split(/\s{2,}/), ['search', '3', '4,000', '24.0%', '350', '$0.009480', '60.2%', '$0.002820', '0.0%', '0.0%', '116.7', '$3.160000000']);
+      assert.deepEqual(t.at(-1)!.trim().split(/\s{2,}/), ['TOTAL', '9', '9,000', '10.7%', '1,350', '$0.015735', '100.0%', '$0.003075', '11.1%', '33.3%', '150.0', '$1.748333333']);
       const csv = parseCsv(summaryCsv(s));
       assert.equal(csv.length, 5);
       assert.equal(csv[1]!.join(','), 'search,3,0,4000,960,350,0.009480000,0.012300000,0.002820000,0.0000,0.0000,116.67,3.160000000');
@@ -425,8 +426,8 @@ describe('costgate report (CLI, child process)', () => {
     const r = await cli(['report', '--config', config, ...march, '--by', 'feature'], dir);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n').map((l) => l.trim().split(/\s{2,}/));
-    assert.deepEqual(lines[0], ['feature', 'requests', 'input tok', 'output tok', 'cost', 'share', 'saved', 'cache hit', 'errors', 'avg out', '$/1k req']);
-    assert.deepEqual(lines.slice(2).map((l) => [l[0], l[1], l[4], l[5], l[7], l[8]]), [
+    assert.deepEqual(lines[0], ['feature', 'requests', 'input tok', 'cached', 'output tok', 'cost', 'share', 'saved', 'cache hit', 'errors', 'avg out', '$/1k req']);
+    assert.deepEqual(lines.slice(2).map((l) => [l[0], l[1], l[5], l[6], l[8], l[9]]), [
       ['search', '3', '$0.009480', '60.2%', '0.0%', '0.0%'],
       ['summarize', '2', '$0.006000', '38.1%', '0.0%', '50.0%'],
       ['chat', '3', '$0.000255', '1.6%', '33.3%', '33.3%'],

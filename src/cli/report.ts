@@ -5,7 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { openLedgerStore } from '../stores/ledger/index.js';
 import { filterFrom } from '../observability/reports/params.js';
 import { summarize, pareto, callPareto, parseGroupBy } from '../observability/reports/summary.js';
-import { summaryTable, summaryCsv, summaryJson, usd, table } from '../observability/reports/format.js';
+import { summaryTable, summaryCsv, summaryJson, usdColumn, table } from '../observability/reports/format.js';
 import { monthlyReport } from '../observability/reports/monthly.js';
 import { paretoJson } from '../observability/reports/pareto-json.js';
 import { PriceCatalog } from '../pricing/catalog.js';
@@ -46,7 +46,8 @@ export async function runReport(kind: string, o: ReportOptions, print: (s: strin
       if (o.json) return print(JSON.stringify(paretoJson(g, c), null, 2));
       print(`Top 20% of calls (${Math.ceil(c.calls * 0.2)} of ${c.calls}) drive ${pct(c.costShareOfTop20)} of cost; ${c.callsFor80} calls (${pct(c.calls ? c.callsFor80 / c.calls : 0)}) make up 80%.`);
       print(`Top 20% of ${by} values drive ${pct(g.costShareOfTop20)} of cost; ${g.groupsFor80} of ${g.groups} ${by} values make up 80%.\n`);
-      print(table([by, 'cost', 'share', 'cumulative', 'requests'], g.rows.map((r) => [r.group[by] ?? '(none)', usd(r.costNanos), pct(r.costShare), pct(r.cumulativeShare), String(r.requests)])));
+      const costs = usdColumn(g.rows.map((r) => r.costNanos));
+      print(table([by, 'cost', 'share', 'cumulative', 'requests'], g.rows.map((r, i) => [r.group[by] ?? '(none)', costs[i]!, pct(r.costShare), pct(r.cumulativeShare), String(r.requests)])));
     } else if (kind === 'monthly') {
       const catalog = new PriceCatalog(config.pricing.models);
       const pricer = new Pricer({ catalog, providerType: (n) => (n ? config.providers.get(n)?.type : undefined), aliasBaseline: (a) => config.baselines.get(a), defaultBaseline: config.pricing.baselineModel });

@@ -2,48 +2,78 @@
 import { nanosToUsd } from '../../pricing/decimal.js';
 import type { Summary, SummaryRow } from './summary.js';
 
-export const usd = (nanos: number | bigint): string => {
-  const s = nanosToUsd(nanos);
-  const sign = s.startsWith('-') ? '-' : '';
-  const [i, f] = s.replace('-', '').split('.');
-  // Cents from $100 up; below that 6 decimals, or all 9 when the nano-dollar digits are not zero.
+/** Decimals a dollar amount needs: cents from $100 up; below that 6, or 9 when the nano-dollar digits are not zero. */
+function decimalsFor(nanos: number | bigint): 2 | 6 | 9 {
   const abs = nanos < 0 ? -BigInt(nanos) : BigInt(nanos);
-  if (abs >= 100_000_000_000n) {
-    // Rounded to the cent, half to even (display only: exports keep every nano-dollar).
-    let cents = abs / 10_000_000n;
-    const r2 = (abs % 10_000_000n) * 2n;
-    if (r2 > 10_000_000n || (r2 === 10_000_000n && cents % 2n === 1n)) cents += 1n;
-    return `${sign}$${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
-  }
-  return `${sign}$${i}.${f!.endsWith('000') ? f!.slice(0, 6) : f}`;
-};
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  if (abs >= 100_000_000_000n) return 2;
+  return abs % 1000n === 0n ? 6 : 9;
+}
+
+/** Nano-dollars → "$1.234567" with `decimals` digits; to the cent it rounds half to even (display only). */
+function usdWith(nanos: number | bigint, decimals: 2 | 6 | 9): string {
+  const n = BigInt(nanos);
+  const sign = n < 0n ? '-' : '';
+  const abs = n < 0n ? -n : n;
+  const unit = 10n ** BigInt(9 - decimals);
+  let q = abs / unit;
+  const r2 = (abs % unit) * 2n;
+  if (r2 > unit || (r2 === unit && q % 2n === 1n)) q += 1n;
+  const scale = 10n ** BigInt(decimals);
+  return `${sign}$${q / scale}.${String(q % scale).padStart(decimals, '0')}`;
+}
+
+/** One amount, as precise as it needs: `$123.46`, `$0.290400`, `$0.000000040`. */
+export const usd = (nanos: number | bigint): string => usdWith(nanos, decimalsFor(nanos));
+
+/**
+ * A column of amounts at one precision, so they line up: the finest any of them needs (display only — CSV and JSON
+ * carry every nano-dollar).
+ */
+export function usdColumn(values: (number | bigint)[]): string[] {
+  const d = Math.max(2, ...values.map(decimalsFor)) as 2 | 6 | 9;
+  return values.map((v) => usdWith(v, d));
+}
+export const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const int = (x: number) => Math.round(x).toLocaleString('en-US');
 
-const COLUMNS: [string, (r: SummaryRow) => string][] = [
+type Column = [string, (r: SummaryRow) => string] | [string, (r: SummaryRow) => bigint, 'usd'];
+
+const COLUMNS: Column[] = [
   ['requests', (r) => int(r.requests)],
   ['input tok', (r) => int(r.inputTokens)],
+  ['cached', (r) => pct(r.inputTokens ? r.cachedTokens / r.inputTokens : 0)],
   ['output tok', (r) => int(r.outputTokens)],
-  ['cost', (r) => usd(r.costNanos)],
+  ['cost', (r) => r.costNanos, 'usd'],
   ['share', (r) => pct(r.costShare)],
-  ['saved', (r) => usd(r.savedNanos)],
+  ['saved', (r) => r.savedNanos, 'usd'],
   ['cache hit', (r) => pct(r.cacheHitRate)],
   ['errors', (r) => pct(r.errorRate)],
   ['avg out', (r) => r.avgOutputTokens.toFixed(1)],
-  ['$/1k req', (r) => usd(r.costPer1kNanos)],
+  ['$/1k req', (r) => r.costPer1kNanos, 'usd'],
 ];
 
-export function table(headers: string[], rows: string[][]): string {
+/** Columns of cells → rows; money columns formatted together (see usdColumn). */
+function cells(rows: SummaryRow[]): string[][] {
+  const cols = COLUMNS.map((c) => (c.length === 3 ? usdColumn(rows.map(c[1])) : rows.map(c[1])));
+  return rows.map((_, i) => cols.map((col) => col[i]!));
+}
+
+/** An aligned text table: the first `labelColumns` columns left-aligned, the rest (numbers) right-aligned. */
+export function table(headers: string[], rows: string[][], labelColumns = 1): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < headers.length - COLUMNS.length && headers.length > COLUMNS.length ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cs: string[]) => cs.map((c, i) => (i < labelColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 export function summaryTable(s: Summary): string {
-  const groupHeaders = s.by.length ? s.by : ['all'];
-  const rows = s.rows.map((r) => [...(s.by.length ? s.by.map((k) => r.group[k] ?? '(none)') : ['all']), ...COLUMNS.map(([, f]) => f(r))]);
-  if (s.by.length) rows.push([...s.by.map((_, i) => (i === 0 ? 'TOTAL' : '')), ...COLUMNS.map(([, f]) => f(s.total))]);
-  return table([...groupHeaders, ...COLUMNS.map(([h]) => h)], rows);
+  const labels = s.by.length ? s.by : ['all'];
+  const all = s.by.length ? [...s.rows, s.total] : s.rows;
+  const body = cells(all);
+  const rows = all.map((r, i) => [
+    ...(s.by.length ? s.by.map((k, j) => (r === s.total ? (j === 0 ? 'TOTAL' : '') : r.group[k] ?? '(none)')) : ['all']),
+    ...body[i]!,
+  ]);
+  return table([...labels, ...COLUMNS.map(([h]) => h)], rows, labels.length);
 }
 
 export function summaryCsv(s: Summary): string {

@@ -43,6 +43,8 @@ export const SIM_MODELS: SimModel[] = [
   m('claude-haiku-4-5', 'anthropic', 'small', 0.8, { minCacheTokens: 2048 }),
   m('claude-sonnet-4-5', 'anthropic', 'medium', 0.9, { minCacheTokens: 1024 }),
   m('claude-opus-4-1', 'anthropic', 'large', 0.93, { minCacheTokens: 1024 }),
+  m('claude-sonnet-4-6', 'anthropic', 'medium', 0.91, { minCacheTokens: 1024 }),
+  m('claude-opus-4-6', 'anthropic', 'large', 0.94, { minCacheTokens: 1024 }),
   { id: 'text-embedding-3-small', wire: 'openai', kind: 'embedding', tier: 'small', owned_by: 'openai', contextWindow: 8191, quality: 0.6, dims: 1536 },
   { id: 'text-embedding-3-large', wire: 'openai', kind: 'embedding', tier: 'large', owned_by: 'openai', contextWindow: 8191, quality: 0.7, dims: 3072 },
 ];
