@@ -20,9 +20,9 @@ import { Agent, request as httpRequest } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { PG_URL, requirePostgres } from './helpers/services.js';
 
 const BIN = fileURLToPath(new URL('../../bin/costgate.js', import.meta.url));
-const PG_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
 interface Gateway {
   child: ChildProcess;
@@ -273,22 +273,8 @@ test('SIGTERM with a short grace: streams still running at the deadline are cut,
   }
 });
 
-async function postgresUp(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
 test('SIGTERM mid-load (Postgres ledger): the graceful flush loses no rows either', { timeout: 60_000 }, async (t) => {
-  if (!(await postgresUp())) {
-    if (process.env.COSTGATE_REQUIRE_SERVICES) throw new Error(`postgres unreachable at ${PG_URL} (COSTGATE_REQUIRE_SERVICES is set)`);
+  if (!(await requirePostgres())) {
     return void t.skip(`postgres unreachable at ${PG_URL}`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'costgate-sigterm-'));

@@ -94,16 +94,17 @@ export function summaryCsv(s: Summary): string {
  * JSON with money as exact decimal USD strings next to integer nano-dollars, which are also strings here: a report's
  * sums can pass 2^53 n$ (~$9 million), beyond what a JSON number reliably carries.
  */
+export const summaryRowJson = <T extends SummaryRow>(r: T) => ({
+  ...r,
+  costNanos: String(r.costNanos),
+  baselineCostNanos: String(r.baselineCostNanos),
+  savedNanos: String(r.savedNanos),
+  costPer1kNanos: String(r.costPer1kNanos),
+  costUsd: nanosToUsd(r.costNanos),
+  baselineCostUsd: nanosToUsd(r.baselineCostNanos),
+  savedUsd: nanosToUsd(r.savedNanos),
+});
+
 export function summaryJson(s: Summary): unknown {
-  const conv = (r: SummaryRow) => ({
-    ...r,
-    costNanos: String(r.costNanos),
-    baselineCostNanos: String(r.baselineCostNanos),
-    savedNanos: String(r.savedNanos),
-    costPer1kNanos: String(r.costPer1kNanos),
-    costUsd: nanosToUsd(r.costNanos),
-    baselineCostUsd: nanosToUsd(r.baselineCostNanos),
-    savedUsd: nanosToUsd(r.savedNanos),
-  });
-  return { by: s.by, filter: s.filter, rows: s.rows.map(conv), total: conv(s.total) };
+  return { by: s.by, filter: s.filter, rows: s.rows.map(summaryRowJson), total: summaryRowJson(s.total) };
 }

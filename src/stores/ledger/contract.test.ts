@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { SqliteLedger } from './sqlite.js';
 import { PostgresLedger } from './postgres.js';
 import type { LedgerStore, LedgerRow, LedgerFilter } from './types.js';
 import { describeAggregateContract } from './contract-aggregate.test.js';
+import { PG_URL, requirePostgres } from '../../../test/helpers/services.js';
 import { makeRow, makeBareRow, makeAttempt, writeAll, T0, HOUR } from '../../../test/fixtures/ledger-rows.js';
 
 export interface LedgerHarness {
@@ -162,25 +162,6 @@ export function describeLedgerContract(name: string, factory: LedgerFactory): vo
 
 // --- the backends -------------------------------------------------------------------------------------------
 
-const PG_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-let pgReachable: Promise<boolean> | undefined;
-
-function postgresUp(): Promise<boolean> {
-  pgReachable ??= (async () => {
-    const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-    try {
-      await c.connect();
-      await c.query('SELECT 1');
-      return true;
-    } catch {
-      return false;
-    } finally {
-      await c.end().catch(() => undefined);
-    }
-  })();
-  return pgReachable;
-}
-
 describeLedgerContract('memory', async () => {
   const store = new SqliteLedger(':memory:');
   await store.init();
@@ -203,11 +184,7 @@ describeLedgerContract('sqlite file', async () => {
 });
 
 describeLedgerContract('postgres', async () => {
-  if (!(await postgresUp())) {
-    // CI (.ci/run) starts Postgres and sets this: there a missing database is a failure, not a skip.
-    if (process.env.COSTGATE_REQUIRE_SERVICES) throw new Error(`postgres unreachable at ${PG_URL} (COSTGATE_REQUIRE_SERVICES is set)`);
-    return undefined;
-  }
+  if (!(await requirePostgres())) return undefined;
   const schema = `costgate_test_${randomBytes(6).toString('hex')}`;
   const store = new PostgresLedger(PG_URL, schema);
   await store.init();

@@ -13,8 +13,8 @@ import pg from 'pg';
 import { SqliteLedger } from './sqlite.js';
 import { PostgresLedger } from './postgres.js';
 import { migrations } from './sql.js';
+import { PG_URL, requirePostgres } from '../../../test/helpers/services.js';
 
-const PG_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
 /** A version-1 row: costs in µ$. */
 const V1_ROW = `INSERT INTO ledger_requests (uid, request_id, ts, endpoint, surface, requested_model, model, provider, stream, status,
@@ -58,13 +58,9 @@ test('sqlite: a version-1 ledger (µ$) migrates to n$ with every row kept', asyn
 
 test('postgres: a version-1 ledger (µ$) migrates to n$ with every row kept', async (t) => {
   const schema = `costgate_mig_${randomBytes(6).toString('hex')}`;
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-  } catch (e) {
-    if (process.env.COSTGATE_REQUIRE_SERVICES) throw e;
-    return void t.skip(`postgres unavailable at ${PG_URL}`);
-  }
+  if (!(await requirePostgres())) return void t.skip(`postgres unavailable at ${PG_URL}`);
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
   const store = new PostgresLedger(PG_URL, schema);
   try {
     await c.query(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"`);
