@@ -48,16 +48,37 @@ async function writeResponse(res: ServerResponse, out: GatewayResponse): Promise
     res.end(body);
     return;
   }
+  // Writes are corked until the end of the current tick, so what is ready together leaves in one syscall: the
+  // headers with the first events (a relay commits with its first event in hand), and the last events with the
+  // terminator and trailers when the upstream finished in the same read. Nothing waits longer than that tick.
+  let corked = false;
+  const uncork = () => {
+    if (corked) {
+      corked = false;
+      res.uncork();
+    }
+  };
+  const cork = () => {
+    if (!corked && !res.destroyed) {
+      corked = true;
+      res.cork();
+      process.nextTick(uncork);
+    }
+  };
   res.writeHead(out.status, out.headers);
+  cork();
   res.flushHeaders();
   const it = out.stream[Symbol.asyncIterator]();
-  const closed = new Promise<void>((r) => res.once('close', r));
+  let closed: Promise<void> | undefined;
   try {
     for (;;) {
       const { value, done } = await it.next();
       if (done) break;
       if (res.destroyed) break;
+      cork();
       if (!res.write(value)) {
+        uncork();
+        closed ??= new Promise<void>((r) => (res.destroyed ? r() : res.once('close', r)));
         await Promise.race([new Promise<void>((r) => res.once('drain', r)), closed]);
         if (res.destroyed) break;
       }
@@ -66,9 +87,11 @@ async function writeResponse(res: ServerResponse, out: GatewayResponse): Promise
     // A client that went away ends the upstream read too (the generator's finally releases it).
     await it.return?.();
     if (!res.destroyed) {
+      cork();
       if (out.trailers) res.addTrailers(out.trailers());
       res.end();
     }
+    uncork();
   }
 }
 

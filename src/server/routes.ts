@@ -6,6 +6,7 @@ import type { Gateway } from '../gateway.js';
 import type { Endpoint, GatewayResponse } from '../pipeline/ctx.js';
 import { GatewayError, renderError, type WireFormat } from '../pipeline/errors.js';
 import { adminRoute } from './admin-routes.js';
+import { isUtf8 } from 'node:buffer';
 
 export interface RawRequest {
   method: string;
@@ -62,16 +63,29 @@ export function jsonDepth(raw: Uint8Array, limit: number): number {
 /** Deeper JSON is refused: serializers and translators recurse, and no real request nests this deep. */
 export const MAX_JSON_DEPTH = 128;
 
+/** At most `limit` opening brackets? Counted natively with indexOf, which is far cheaper than jsonDepth's byte loop. */
+function fewBrackets(raw: Buffer, limit: number): boolean {
+  let n = 0;
+  for (const b of [0x7b, 0x5b]) {
+    for (let i = raw.indexOf(b); i !== -1; i = raw.indexOf(b, i + 1)) if (++n > limit) return false;
+  }
+  return true;
+}
+
 export function parseJsonBody(raw: Buffer): unknown {
   if (raw.length === 0) throw new GatewayError('invalid_json', 'We could not parse the JSON body of your request: the body is empty.');
   let text: string;
-  try {
-    text = utf8.decode(raw);
-  } catch {
-    throw new GatewayError('invalid_json', 'We could not parse the JSON body of your request: it is not valid UTF-8.');
+  // isUtf8 validates natively without building a string; the fatal decoder then only runs to word the error.
+  if (isUtf8(raw)) text = raw.toString('utf8');
+  else {
+    try {
+      text = utf8.decode(raw);
+    } catch {
+      throw new GatewayError('invalid_json', 'We could not parse the JSON body of your request: it is not valid UTF-8.');
+    }
   }
-  // Only bodies long enough to nest deeply are scanned (each level needs at least two bytes).
-  if (raw.length > MAX_JSON_DEPTH * 2 && jsonDepth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+  // Only bodies that could nest deeply are scanned: each level needs two bytes and an opening bracket.
+  if (raw.length > MAX_JSON_DEPTH * 2 && !fewBrackets(raw, MAX_JSON_DEPTH) && jsonDepth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
     throw new GatewayError('invalid_json', `We could not parse the JSON body of your request: nesting deeper than ${MAX_JSON_DEPTH} levels.`);
   }
   try {

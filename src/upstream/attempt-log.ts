@@ -3,7 +3,7 @@
  * context (retries and fallbacks cost money and latency, so each one is kept), the gateway's own usage estimate for
  * answers that report none, and the response headers naming who served the request.
  */
-import type { Dispatcher } from 'undici';
+import type { UpstreamHeaders } from './call.js';
 import type { AttemptRecord, Ctx } from '../pipeline/ctx.js';
 import type { Deployment } from '../config/load.js';
 import type { Usage } from '../providers/usage.js';
@@ -46,7 +46,7 @@ export function incompleteStreamUsage(ctx: Ctx, model: string, reported: Usage |
 }
 
 /** Headers every successful answer carries: content type and who actually served it. */
-export function responseHeaders(dep: Deployment, res: Dispatcher.ResponseData, contentType: string): Record<string, string> {
+export function responseHeaders(dep: Deployment, res: { headers: UpstreamHeaders }, contentType: string): Record<string, string> {
   const h: Record<string, string> = { 'content-type': contentType, 'x-costgate-provider': dep.provider.name, 'x-costgate-model': dep.model };
   const upstreamId = res.headers['x-request-id'] ?? res.headers['request-id'];
   if (typeof upstreamId === 'string') h['x-costgate-upstream-request-id'] = upstreamId;

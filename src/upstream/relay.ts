@@ -9,7 +9,7 @@
  *
  * Usage is read on the side and the context settles exactly once, when the stream ends, fails or the client leaves.
  */
-import type { Dispatcher } from 'undici';
+import type { UpstreamResponse } from './call.js';
 import type { Ctx, GatewayResponse } from '../pipeline/ctx.js';
 import type { Deployment } from '../config/load.js';
 import type { CircuitBreakers } from './breaker.js';
@@ -25,11 +25,9 @@ export interface RelayOptions {
   ctx: Ctx;
   dep: Deployment;
   call: UpstreamCall;
-  res: Dispatcher.ResponseData;
+  res: UpstreamResponse;
   /** `performance.now()` when the attempt started. */
   start: number;
-  /** The attempt's signal (client abort + the provider's total timeout). */
-  signal: AbortSignal;
   breakers: CircuitBreakers;
 }
 
@@ -59,8 +57,8 @@ export async function relayStream(o: RelayOptions): Promise<{ response: GatewayR
   if (first.done) return verdict.failure ?? transient(new GatewayError('internal_error', 'stream relay ended without output'), res.statusCode);
   // The first output is already in hand; hand it out first, then keep pulling from the (suspended) generator. A
   // consumer that stops early calls return(), which runs the generator's cleanup because it has started.
-  let pending: IteratorResult<string> | undefined = first;
-  const stream: AsyncIterableIterator<string> = {
+  let pending: IteratorResult<string | Buffer> | undefined = first;
+  const stream: AsyncIterableIterator<string | Buffer> = {
     next() {
       const p = pending;
       pending = undefined;
@@ -79,22 +77,24 @@ export async function relayStream(o: RelayOptions): Promise<{ response: GatewayR
   return { response: { status: 200, headers, stream } };
 }
 
-async function* relay(o: RelayOptions, verdict: Verdict): AsyncGenerator<string, void> {
+async function* relay(o: RelayOptions, verdict: Verdict): AsyncGenerator<string | Buffer, void> {
   const { ctx, dep, res } = o;
   const proc = createStreamProcessor(o.call.wire, ctx.surface, ctx.clientWantsUsage);
   const split = new SseSplitter();
-  const body = res.body[Symbol.asyncIterator]();
+  const body = res.body;
   let sent = false;
   let ttftMs: number | undefined;
   let failure: AttemptFailure | undefined;
   let finished = false;
   try {
     for (;;) {
-      let chunk: Buffer;
+      let chunks: Buffer[];
       try {
         const r = await body.next();
         if (r.done) break;
-        chunk = r.value as Buffer;
+        // Everything that arrived with it too: one write to the client per upstream read, not per HTTP chunk.
+        chunks = body.drain();
+        chunks.unshift(r.value);
       } catch (e) {
         failure = fromBodyError(e, dep.name, res.statusCode, ctx.req.signal?.aborted === true);
         if (failure.error.code === 'upstream_bad_response') failure.recordCode = 'stream_cut';
@@ -106,7 +106,16 @@ async function* relay(o: RelayOptions, verdict: Verdict): AsyncGenerator<string,
         return;
       }
       let out = '';
-      for (const ev of split.push(chunk)) out += proc.push(ev);
+      // Passthrough (same wire, nothing dropped, chunks on event boundaries): the upstream's own bytes are forwarded,
+      // which spares re-encoding the events' text. Otherwise the processed text is sent.
+      let exact = true;
+      for (const chunk of chunks) {
+        for (const ev of split.push(chunk)) {
+          out += proc.push(ev);
+          exact &&= proc.forwarded;
+        }
+        exact &&= split.exact;
+      }
       // An error event before any content (Anthropic's overloaded_error, typically): another attempt may do better.
       if (!sent && proc.upstreamError) {
         verdict.failure = failure = transient(new GatewayError('upstream_error', `upstream stream error (${dep.name}): ${proc.upstreamError}`), res.statusCode);
@@ -115,7 +124,7 @@ async function* relay(o: RelayOptions, verdict: Verdict): AsyncGenerator<string,
       if (out) {
         ttftMs ??= elapsed(ctx);
         sent = true;
-        yield out;
+        yield exact ? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)) : out;
       }
     }
     if (proc.upstreamError) {

@@ -19,7 +19,7 @@ import { buildUpstreamCall, type UpstreamCall } from './dispatch-request.js';
 import { clientClosed, fromBodyError, fromThrown, fromUpstreamStatus, malformed, type AttemptFailure } from './upstream-errors.js';
 import { fromAnthropicUsage, fromOpenAIUsage } from '../../providers/usage.js';
 import { anthropicToOpenAIResponse, openaiToAnthropicResponse } from '../../providers/shared/translate-response.js';
-import type { Dispatcher } from 'undici';
+import { callUpstream, type UpstreamResponse } from '../../upstream/call.js';
 
 export { estimateUsage } from '../../upstream/attempt-log.js';
 
@@ -69,7 +69,8 @@ export const dispatch = (o: DispatchOptions): Stage =>
 
 /** Up to `retries.attempts` attempts on one deployment; returns the response or the last failure. */
 async function tryDeployment(ctx: Ctx, dep: Deployment, call: UpstreamCall, o: DispatchOptions): Promise<Result> {
-  let r: Result = clientClosed();
+  // Failures are built only when they happen: a GatewayError captures a stack trace, too dear for every request.
+  let r: Result | undefined;
   for (let i = 1; i <= o.retries.attempts; i++) {
     if (ctx.req.signal?.aborted) r = clientClosed();
     else r = await attempt(ctx, dep, call, o);
@@ -97,7 +98,7 @@ async function tryDeployment(ctx: Ctx, dep: Deployment, call: UpstreamCall, o: D
       return clientClosed();
     }
   }
-  return r;
+  return r ?? clientClosed();
 }
 
 /** The client left before any answer: record it as such (the meter's generic settle would lose `clientAborted`). */
@@ -128,43 +129,43 @@ function shapeProblem(json: unknown, call: UpstreamCall, ctx: Ctx): string | und
 async function attempt(ctx: Ctx, dep: Deployment, call: UpstreamCall, o: DispatchOptions): Promise<Result> {
   const start = performance.now();
   const p = dep.provider;
-  // undici's headersTimeout runs on its coarse ~1 s timer wheel (a 300 ms budget fires after ~1 s), so the first-byte
-  // budget gets a precise timer of its own, from dispatch to headers; undici's stays as a backstop. 0 disables a
-  // timeout, as it does in undici (AbortSignal.timeout(0) would instead fail every request at once).
-  const firstByte = new AbortController();
-  const firstByteTimer = p.timeouts.firstByteMs > 0 ? setTimeout(() => firstByte.abort(new DOMException('first byte timeout', 'TimeoutError')), p.timeouts.firstByteMs) : undefined;
-  const signals = [firstByte.signal];
-  if (ctx.req.signal) signals.push(ctx.req.signal);
-  if (p.timeouts.totalMs > 0) signals.push(AbortSignal.timeout(p.timeouts.totalMs));
-  const signal = AbortSignal.any(signals);
   const clientGone = () => ctx.req.signal?.aborted === true;
   const fail = (f: AttemptFailure, status: number): AttemptFailure => {
     recordAttempt(ctx, dep, start, status, 'error', { errorCode: f.error.code, errorMessage: f.error.message });
     return f;
   };
-  let res: Dispatcher.ResponseData;
+  let res: UpstreamResponse;
   try {
-    res = await o.agents.get(p).request({ origin: call.origin, path: call.path, method: 'POST', headers: call.headers, body: call.body, signal });
+    // The client's signal and the provider's first-byte and total budgets end the call early (see upstream/call.ts).
+    res = await callUpstream(o.agents.get(p), {
+      origin: call.origin,
+      path: call.path,
+      method: 'POST',
+      headers: call.headers,
+      body: call.body,
+      signal: ctx.req.signal,
+      firstByteMs: p.timeouts.firstByteMs,
+      totalMs: p.timeouts.totalMs,
+    });
   } catch (e) {
     return fail(fromThrown(e, dep.name, clientGone()), 0);
-  } finally {
-    clearTimeout(firstByteTimer);
   }
   if (res.statusCode >= 400) {
     const text = await res.body.text().catch(() => '');
     return fail(fromUpstreamStatus(res.statusCode, text, dep.name, retryAfterMs(res.headers)), res.statusCode);
   }
-  if (ctx.stream) return relayStream({ ctx, dep, call, res, start, signal, breakers: o.breakers });
-  let text: string;
+  if (ctx.stream) return relayStream({ ctx, dep, call, res, start, breakers: o.breakers });
+  let bytes: Buffer;
   try {
-    text = await res.body.text();
+    bytes = await res.body.bytes();
   } catch (e) {
     return fail(fromBodyError(e, dep.name, res.statusCode, clientGone()), res.statusCode);
   }
   let json: Json;
-  let body = text;
+  // Same wire: the upstream's exact bytes go to the client (no re-encoding); a translation serialises anew.
+  let body: string | Buffer = bytes;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(bytes.toString('utf8'));
     const problem = shapeProblem(json, call, ctx);
     if (problem) return fail(malformed(dep.name, res.statusCode, problem), res.statusCode);
     if (call.wire !== ctx.surface) body = JSON.stringify(call.wire === 'anthropic' ? anthropicToOpenAIResponse(json) : openaiToAnthropicResponse(json));

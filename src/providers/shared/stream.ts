@@ -22,6 +22,8 @@ export interface StreamProcessor {
   readonly text: string;
   /** A mid-stream error event from the upstream, if one arrived. */
   readonly upstreamError?: string;
+  /** The last push returned its event exactly as it came (`raw` + blank line): nothing translated or dropped. */
+  readonly forwarded: boolean;
 }
 
 function safeParse(s: string | undefined): Json | undefined {
@@ -45,12 +47,39 @@ function openaiChunkText(c: Json): string {
   return s;
 }
 
+/**
+ * Could this chunk carry usage or an error? Only those need parsing while a same-wire stream is relayed; a chunk that
+ * may (an error anywhere, usage that is not null) is parsed, so a false positive costs a parse, never a miss.
+ */
+const MAY_MATTER = /"usage"\s*:\s*(?!null\b)|"error"/;
+/** Unparsed chunk bytes held for `text` before they are folded in (bounds memory on long streams). */
+const PENDING_LIMIT = 64 * 1024;
+
 class OpenAIUpstream implements StreamProcessor {
   complete = false;
-  text = '';
+  forwarded = false;
   upstreamError?: string;
   private u: Usage | undefined;
   private readonly toAnthropic?: OpenAIToAnthropicStream;
+  private collected = '';
+  /** Content chunks not parsed yet: their text is only needed if the stream ends without usage. */
+  private pending: string[] = [];
+  private pendingChars = 0;
+
+  get text(): string {
+    this.fold();
+    return this.collected;
+  }
+
+  private fold(): void {
+    if (this.pending.length === 0) return;
+    for (const d of this.pending) {
+      const c = safeParse(d);
+      if (c) this.collected += openaiChunkText(c);
+    }
+    this.pending = [];
+    this.pendingChars = 0;
+  }
 
   /** @param clientWantsUsage the client asked for `stream_options.include_usage` (else the usage chunk is dropped). */
   constructor(private readonly client: Wire, private readonly clientWantsUsage: boolean) {
@@ -58,15 +87,31 @@ class OpenAIUpstream implements StreamProcessor {
   }
 
   push(ev: SseEvent): string {
+    const out = this.translate(ev);
+    this.forwarded = this.client === 'openai' && out.length === ev.raw.length + 2;
+    return out;
+  }
+
+  private translate(ev: SseEvent): string {
     if (ev.data === undefined) return this.client === 'openai' ? ev.raw + '\n\n' : '';
     if (ev.data === '[DONE]') {
       this.complete = true;
       return this.toAnthropic ? this.toAnthropic.end() : ev.raw + '\n\n';
     }
+    if (!this.toAnthropic && !MAY_MATTER.test(ev.data)) {
+      // Passthrough of a plain content chunk: forwarded as is, parsed later only if its text is ever needed.
+      this.pending.push(ev.data);
+      if ((this.pendingChars += ev.data.length) > PENDING_LIMIT) this.fold();
+      return ev.raw + '\n\n';
+    }
     const c = safeParse(ev.data);
     if (!c) return this.client === 'openai' ? ev.raw + '\n\n' : '';
     if (c.error) this.upstreamError = String(c.error.message ?? 'upstream stream error');
-    this.text += openaiChunkText(c);
+    const t = openaiChunkText(c);
+    if (t) {
+      this.fold(); // keeps the text in stream order
+      this.collected += t;
+    }
     if (c.usage) this.u = fromOpenAIUsage(c.usage);
     if (this.toAnthropic) return this.toAnthropic.push(c);
     // The usage-only final chunk exists because the gateway asked for it; a client that did not ask never sees it.
@@ -85,6 +130,7 @@ class OpenAIUpstream implements StreamProcessor {
 
 class AnthropicUpstream implements StreamProcessor {
   complete = false;
+  forwarded = false;
   text = '';
   upstreamError?: string;
   private readonly raw: Json = {};
@@ -95,6 +141,12 @@ class AnthropicUpstream implements StreamProcessor {
   }
 
   push(ev: SseEvent): string {
+    const out = this.translate(ev);
+    this.forwarded = !this.toOpenAI && out.length === ev.raw.length + 2;
+    return out;
+  }
+
+  private translate(ev: SseEvent): string {
     const d = safeParse(ev.data);
     if (d) {
       const type = ev.event ?? d.type;
