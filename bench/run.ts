@@ -14,7 +14,7 @@
  * npm run bench -- --profile         # also `node --cpu-prof` the gateway and print its top self-time functions
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, availableParallelism, loadavg } from 'node:os';
+import { tmpdir, availableParallelism, loadavg, cpus as cpusInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -142,8 +142,18 @@ function memOf(t: Target): MemResult {
 
 function machine(o: Options) {
   const wrk = spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.trim();
-  return { node: process.version, cpus: availableParallelism(), loadavg: loadavg(), wrk, durationS: o.durationS, warmupS: o.warmupS };
+  return { node: process.version, cpu: cpuModel(), cpus: availableParallelism(), loadavg: loadavg(), wrk, durationS: o.durationS, warmupS: o.warmupS };
 }
+
+function cpuModel(): string {
+  return cpusInfo()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
+}
+
+/** What the costgate target runs with (bench/targets.ts writes the file): printed so the table says what it measured. */
+const COSTGATE_CONFIG =
+  'costgate: `costgate start` with one openai-compatible provider (the mock) and every other setting at its default: ' +
+  'SQLite ledger (WAL, batched writes every 5 ms or 500 rows), pricing of every request, retries (3 attempts) and circuit breaker on, ' +
+  'usage forced on streams, no attribution headers';
 
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
@@ -191,7 +201,9 @@ async function main(): Promise<void> {
   const kb = (Buffer.byteLength(chatBody(false)) / 1024).toFixed(2);
   const header =
     `costgate bench: ${o.durationS} s per run (warm-up ${o.warmupS} s), ~${kb} KB chat request, 0 ms mock upstream; ` +
-    `gateway on core ${cpu.gateway}, mock + wrk (-t1) on core ${cpu.client}; ${process.version}; load avg before ${before.map((x) => x.toFixed(2)).join(' ')}`;
+    `gateway on core ${cpu.gateway}, mock + wrk (-t1) on core ${cpu.client}; ${availableParallelism()} x ${cpuModel()}; ${process.version}; ` +
+    `load avg before ${before.map((x) => x.toFixed(2)).join(' ')}, after ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n${COSTGATE_CONFIG}` +
+    (o.vsPortkey ? `\nportkey: @portkey-ai/gateway@${PORTKEY_VERSION} build/start-server.js --headless, provider and base URL from x-portkey-* headers` : '');
   console.log(`\n${render(results, mem, gateways, header)}`);
   if (profile) console.log(`\n${formatProfile(profile)}`);
   if (o.json) {
