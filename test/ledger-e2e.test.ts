@@ -42,6 +42,7 @@ const CONFIG = {
   retries: { attempts: 2, baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 1000 },
   circuitBreaker: { failureThreshold: 1000, cooldownMs: 60_000 },
   ledger: { store: 'memory', flushIntervalMs: 5, batchSize: 500 },
+  server: { maxBodyBytes: 256 * 1024 },
 };
 
 let t: TestGateway;
@@ -377,6 +378,13 @@ test('rejections before the pipeline are rows too: malformed JSON (400), invalid
   assert.equal(get.status, 405, get.text);
   const getRow = await oneRow(getId);
   assert.deepEqual([getRow.status, getRow.errorType, getRow.costNanos], [405, 'method_not_allowed', 0]);
+
+  // A body over server.maxBodyBytes is refused before it is parsed (413), and is still one row, attributed.
+  const big = await post('/v1/chat/completions', chat('gpt-4o-mini', { messages: [{ role: 'user', content: 'x'.repeat(300 * 1024) }] }), 0, { 'x-costgate-feature': 'too-big' });
+  assert.equal(big.status, 413, big.text);
+  assert.equal(big.json.error.code, 'body_too_large');
+  const bigRow = await oneRow(big.id);
+  assert.deepEqual([bigRow.status, bigRow.errorType, bigRow.costNanos, bigRow.attemptCount, bigRow.feature], [413, 'body_too_large', 0, 0, 'too-big']);
 });
 
 test('a client that disconnects mid-stream: the row is written (499, client_aborted), usage counted from what was sent', async () => {

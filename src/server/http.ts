@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import type { AddressInfo } from 'node:net';
 import type { Gateway } from '../gateway.js';
 import { GatewayError } from '../pipeline/errors.js';
-import { routeRequest, errorResponse } from './routes.js';
+import { routeRequest, errorResponse, meteredEndpoint } from './routes.js';
 import type { GatewayResponse } from '../pipeline/ctx.js';
 
 export interface HttpServer {
@@ -119,7 +119,10 @@ export async function startHttpServer(gw: Gateway, opts: { host?: string; port?:
         if (res.headersSent) return void res.destroy();
         const err = e instanceof GatewayError ? e : new GatewayError('internal_error', 'internal gateway error', { cause: e });
         if (err.code === 'internal_error') process.emitWarning(`costgate: internal error: ${(e as Error)?.stack ?? e}`);
-        const out = errorResponse(err, format);
+        let out = errorResponse(err, format);
+        // A body refused for its size on a metered endpoint is still a call: recorded like any other rejection.
+        const endpoint = err.code === 'body_too_large' && req.method === 'POST' ? meteredEndpoint(path) : undefined;
+        if (endpoint) out = await gw.handle({ endpoint, body: undefined, raw: Buffer.alloc(0), headers: req.headers as Record<string, string>, signal: ac.signal, rejected: err });
         if (err.code === 'body_too_large') out.headers.connection = 'close';
         await writeResponse(res, out).catch(() => res.destroy());
       }

@@ -25,6 +25,11 @@ const POST_ROUTES: Record<string, Endpoint> = {
   '/embeddings': 'embeddings',
 };
 
+/** The metered endpoint a path names (trailing slashes ignored), if any. */
+export function meteredEndpoint(path: string): Endpoint | undefined {
+  return POST_ROUTES[path.length > 1 ? path.replace(/\/+$/, '') : path];
+}
+
 function json(status: number, body: unknown, headers: Record<string, string> = {}): GatewayResponse {
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
