@@ -20,7 +20,8 @@ import type { ConfigInput } from './config/schema.js';
 import { Agents } from './upstream/agents.js';
 import { CircuitBreakers } from './upstream/breaker.js';
 import { createResolver } from './routing/resolve.js';
-import { startSimulator, type Simulator, type SimulatorServerOptions } from './providers/simulator/server.js';
+// Types only: the simulator (and, through it, the tokenizer's tables) is imported when a config runs one in-process.
+import type { Simulator, SimulatorServerOptions } from './providers/simulator/server.js';
 import { findSimModel, SIM_MODELS } from './providers/simulator/catalog.js';
 import { validateChat, validateEmbeddings } from './surface/openai.js';
 import { validateMessages } from './surface/anthropic.js';
@@ -81,6 +82,37 @@ const VALIDATORS: Record<Endpoint, (b: unknown) => void> = {
   embeddings: validateEmbeddings,
 };
 
+const RECENT_RECORDS = 1000;
+
+/** The last `capacity` items, oldest first: a fixed array and a cursor, so a push never shifts or reallocates. */
+export class RecentRing<T> {
+  private readonly items: (T | undefined)[];
+  private next = 0;
+  private size = 0;
+
+  constructor(readonly capacity: number) {
+    this.items = new Array<T | undefined>(capacity);
+  }
+
+  push(item: T): void {
+    this.items[this.next] = item;
+    this.next = this.next + 1 === this.capacity ? 0 : this.next + 1;
+    if (this.size < this.capacity) this.size++;
+  }
+
+  get length(): number {
+    return this.size;
+  }
+
+  /** A copy, oldest first. */
+  toArray(): T[] {
+    const out = new Array<T>(this.size);
+    const start = this.size < this.capacity ? 0 : this.next;
+    for (let i = 0; i < this.size; i++) out[i] = this.items[(start + i) % this.capacity] as T;
+    return out;
+  }
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** `metadata.request_id` (or its header-style spellings, as the auth stage reads them) for SDKs that cannot set headers. */
@@ -105,6 +137,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const simulators: Simulator[] = [];
   for (const p of config.providers.values()) {
     if (p.type === 'simulator' && !p.baseUrl) {
+      const { startSimulator } = await import('./providers/simulator/server.js');
       const sim = await startSimulator({ ...p.simulator, ...options.simulator });
       simulators.push(sim);
       p.baseUrl = sim.baseUrl;
@@ -112,11 +145,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   }
   const agents = new Agents();
   const breakers = new CircuitBreakers(config.circuitBreaker.failureThreshold, config.circuitBreaker.cooldownMs);
-  const recentRecords: RequestRecord[] = [];
-  const keepRecent: RecordSink = (r) => {
-    recentRecords.push(r);
-    if (recentRecords.length > 1000) recentRecords.splice(0, recentRecords.length - 1000);
-  };
+  const recentRecords = new RecentRing<RequestRecord>(RECENT_RECORDS);
+  const keepRecent: RecordSink = (r) => recentRecords.push(r);
   const store = options.ledgerStore ?? (await openLedgerStore(config.ledger));
   if (options.ledgerStore) await store.init();
   const writer = new LedgerWriter(store, {
@@ -224,7 +254,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     config,
     handle,
     fetch: undefined as unknown as typeof fetch,
-    recent: () => recentRecords.slice(),
+    recent: () => recentRecords.toArray(),
     async requests(q = {}) {
       await writer.flushNow();
       return store.query({ limit: 100, ...q });

@@ -2,7 +2,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createGateway } from '../gateway.js';
 import { startHttpServer } from '../server/http.js';
-import { startSimulator } from '../providers/simulator/server.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { addReportCommand } from './report.js';
 
@@ -63,6 +62,7 @@ export function buildCli(): Command {
     .option('--output-tokens <n>', 'default completion length', int, 64)
     .action(async (o: { host: string; port: number; ttft: number; perToken: number; faultRate: number; outputTokens: number }) => {
       try {
+        const { startSimulator } = await import('../providers/simulator/server.js');
         const sim = await startSimulator({ host: o.host, port: o.port, ttftMs: o.ttft, perTokenMs: o.perToken, faultRate: o.faultRate, defaultOutputTokens: o.outputTokens });
         console.log(`costgate simulator on ${sim.url} (OpenAI base URL ${sim.baseUrl}, Anthropic base URL ${sim.url})`);
         process.on('SIGTERM', () => void sim.close().then(() => process.exit(0)));

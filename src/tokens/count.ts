@@ -2,13 +2,32 @@
  * Token counting with real tokenizers: o200k_base (gpt-tokenizer) for OpenAI-style models and Anthropic's own
  * tokenizer (@anthropic-ai/tokenizer, WASM, loaded lazily) for Claude models. Used by the simulator's usage blocks
  * and by the ledger when an upstream reports no usage (such records are marked `estimated`).
+ *
+ * Both tokenizers load on first use, never at import: gpt-tokenizer's o200k tables cost ~70 MB of RSS and keep
+ * ~27 MB live on the heap (longer, more frequent major GCs), and a gateway whose upstreams report usage and that runs
+ * no simulator never needs them.
  */
-import { countTokens as o200kCount } from 'gpt-tokenizer';
 import { createRequire } from 'node:module';
+
+type GptTokenizer = typeof import('gpt-tokenizer');
 
 type Json = Record<string, any>;
 
 let claudeCount: ((s: string) => number) | null | undefined;
+let gpt: GptTokenizer | undefined;
+
+/**
+ * gpt-tokenizer (o200k_base: encode, decode, countTokens), loaded synchronously on first call. Everything in costgate
+ * that tokenizes goes through here (the simulator included), so the process holds one copy of the tables.
+ */
+export function o200k(): GptTokenizer {
+  return (gpt ??= createRequire(import.meta.url)('gpt-tokenizer') as GptTokenizer);
+}
+
+/** Whether o200k's tables have been loaded in this process (tests: a gateway that never counts must not load them). */
+export function tokenizerLoaded(): boolean {
+  return gpt !== undefined;
+}
 
 interface TiktokenLike {
   encode(text: string, allowedSpecial: 'all'): Uint32Array;
@@ -38,7 +57,7 @@ export function countText(text: string, model = ''): number {
     const c = claudeCounter();
     if (c) return c(text);
   }
-  return o200kCount(text);
+  return o200k().countTokens(text);
 }
 
 function contentText(c: unknown): string {

@@ -1,6 +1,6 @@
 /** Deterministic simulated answers: prose, JSON that satisfies a schema, and tool calls with schema-valid arguments. */
 import { createHash } from 'node:crypto';
-import { encode, decode } from 'gpt-tokenizer';
+import { o200k } from '../../tokens/count.js';
 
 type Json = Record<string, any>;
 
@@ -78,6 +78,7 @@ const tokenEntry = (token: string, logprob: number): TopLogprob => ({ token, log
  * agree). The chosen token is always the likeliest, as with greedy decoding: alternatives are strictly less likely.
  */
 export function tokenLogprobs(text: string, top: number, salt: number): TokenLogprob[] {
+  const { encode, decode } = o200k();
   return encode(text).map((id, i) => {
     let x = hashSeed(String(salt), String(i), String(id)) || 1;
     const next = () => {

@@ -2,12 +2,11 @@
  * What the simulator answers for a request: the message (text, JSON or tool calls), its finish reason and an
  * honest usage block counted with the real tokenizers, including prompt-cache hits.
  */
-import { encode } from 'gpt-tokenizer';
 import { createHash } from 'node:crypto';
 import type { SimModel } from './catalog.js';
 import { hashSeed, prose, instanceOf } from './content.js';
 import { PrefixStore, openaiCachedTokens, anthropicCache, type Breakpoint } from './prompt-cache.js';
-import { countPrompt, countText } from '../../tokens/count.js';
+import { countPrompt, countText, o200k } from '../../tokens/count.js';
 import type { Usage } from '../usage.js';
 
 type Json = Record<string, any>;
@@ -100,7 +99,7 @@ function applyStop(text: string, stop: unknown): { text: string; matched?: strin
 function openaiPromptCache(store: PrefixStore, model: SimModel, body: Json, approxTokens: number): number {
   if (approxTokens < 1024) return 0;
   const serial = (body.tools ? JSON.stringify(body.tools) : '') + (body.messages ?? []).map((m: Json) => `${m.role}\n${typeof m.content === 'string' ? m.content : JSON.stringify(m.content)}`).join('\n');
-  return openaiCachedTokens(store, model.id, encode(serial));
+  return openaiCachedTokens(store, model.id, o200k().encode(serial));
 }
 
 function anthropicBreakpoints(body: Json, model: string): Breakpoint[] {
