@@ -92,3 +92,51 @@ test('config overrides win, in $/Mtok, exactly; self-hosted GPU pricing derives 
   // $2/h ÷ (1000 tok/s × 3600 × 0.5) = $1.111111111/Mtok (rounded to 9 decimals); input 10× faster.
   assert.deepEqual([l.source, show(l.output), show(l.input)], ['config:self-hosted', '1.111111111', '0.111111111']);
 });
+
+test('cached rates still resolve at each call\'s own time (interleaved calls on one catalog)', () => {
+  const c = new PriceCatalog();
+  const peakAt = new Date('2025-11-03T12:00:00Z');
+  const offAt = new Date('2025-11-03T20:00:00Z');
+  const o3Before = new Date('2025-06-09T23:59:59.999Z');
+  const o3After = new Date('2025-06-10T00:00:00Z');
+  for (let i = 0; i < 3; i++) {
+    for (const providerType of [undefined, 'openai', 'openai-compatible']) {
+      assert.equal(show(c.rates('deepseek-chat', providerType, peakAt)!.input), '0.27');
+      assert.equal(show(c.rates('deepseek-chat', providerType, offAt)!.input), '0.135');
+    }
+    assert.deepEqual([show(c.rates('o3', 'openai', o3Before)!.input), show(c.rates('o3', 'openai', o3Before)!.batchInput)], ['10', '5']);
+    assert.deepEqual([show(c.rates('o3', 'openai', o3After)!.input), show(c.rates('o3', 'openai', o3After)!.batchInput)], ['2', '1']);
+  }
+  // The same price entry is parsed once and shared; the shared object cannot be changed by a caller.
+  const a = c.rates('gpt-4o-mini', 'openai', peakAt)!;
+  assert.equal(c.rates('gpt-4o-mini', 'openai', offAt), a);
+  assert.ok(Object.isFrozen(a));
+  assert.throws(() => {
+    (a as { input: bigint }).input = 0n;
+  }, TypeError);
+  const s = c.rates('claude-sonnet-4-5', 'anthropic', peakAt)!;
+  assert.ok(typeof s.input === 'object' && Object.isFrozen(s.input.tiers[0]));
+  // The requested name is part of the key: a dated snapshot and its alias resolve (and cache) independently.
+  assert.equal(c.rates('claude-3-5-haiku-20241022', 'simulator')?.source, 'genai-prices:anthropic/claude-3-5-haiku-latest');
+  assert.equal(c.rates('no-such-model-xyz'), undefined);
+  assert.equal(c.rates('no-such-model-xyz'), undefined);
+  const o = new PriceCatalog({ 'gpt-4o': { input: 1.1, output: 2.2 } });
+  assert.equal(o.rates('gpt-4o'), o.rates('gpt-4o'));
+  assert.equal(show(o.rates('gpt-4o')!.input), '1.1');
+  assert.equal(o.rates('gpt-4o-mini', 'openai', peakAt)!.source, 'genai-prices:openai/gpt-4o-mini');
+});
+
+test('activePrices: malformed or missing constraints never match; the first entry is the fallback', () => {
+  const info = {
+    id: 'x',
+    match: { equals: 'x' },
+    prices: [
+      { constraint: { type: 'start_date', start_date: '2030-01-01' }, prices: { input_mtok: 1 } },
+      { constraint: { type: 'start_date', start_date: 'not a date' }, prices: { input_mtok: 2 } },
+      { constraint: { type: 'time_of_date', start_time: 'noon', end_time: '13:00:00Z' }, prices: { input_mtok: 3 } },
+      { constraint: { type: 'something_else' }, prices: { input_mtok: 4 } },
+    ],
+  } as unknown as ModelInfo;
+  assert.equal(activePrices(info, new Date('2025-01-01T12:30:00Z')).input_mtok, 1);
+  assert.equal(activePrices(info, new Date('2031-01-01T12:30:00Z')).input_mtok, 1);
+});

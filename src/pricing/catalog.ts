@@ -5,7 +5,8 @@
  * and Anthropic models get their documented 50 %. LiteLLM's batch price is used as a ratio to its own list price and
  * applied to genai-prices' rates, never as an absolute rate: LiteLLM's batch prices are flat (no long-context tier)
  * and undated, and its list price can differ from genai-prices' (then an absolute batch rate would not be 50 %).
- * Date-conditional prices (price changes, off-peak windows) resolve against the call's own timestamp.
+ * Date-conditional prices (price changes, off-peak windows) resolve against the call's own timestamp; what is cached
+ * per model is only what no timestamp changes (the constraints, parsed, and each price entry's rates, parsed to BigInt).
  */
 import { calcPrice, type ModelInfo, type ModelPrice } from '@pydantic/genai-prices';
 import { readFileSync } from 'node:fs';
@@ -65,19 +66,57 @@ export function timeOfDayUtc(s: string): number {
   return (((local - offset) % 86400) + 86400) % 86400;
 }
 
-/** Resolve genai-prices' conditional price list for a timestamp (the last matching constraint wins). */
+/** One entry of a conditional price list with its constraint pre-parsed (the dates and times never change). */
+interface CompiledPrice {
+  /** 0: unconditional, 1: from `startMs` on, 2: daily window [startS, endS) in UTC seconds, 3: never matches. */
+  kind: 0 | 1 | 2 | 3;
+  startMs: number;
+  startS: number;
+  endS: number;
+  prices: ModelPrice;
+}
+
+const compiledPrices = new WeakMap<ModelInfo, CompiledPrice[]>();
+
+function compile(info: ModelInfo): CompiledPrice[] {
+  let out = compiledPrices.get(info);
+  if (!out) {
+    out = (info.prices as Exclude<ModelInfo['prices'], ModelPrice>).map((p): CompiledPrice => {
+      const c = p.constraint as { type?: string; start_date?: string; start_time?: string; end_time?: string } | undefined;
+      const e: CompiledPrice = { kind: 3, startMs: NaN, startS: NaN, endS: NaN, prices: p.prices };
+      if (!c) e.kind = 0;
+      else if (c.type === 'start_date' || c.start_date) {
+        e.kind = 1;
+        e.startMs = new Date(c.start_date!).getTime(); // NaN (never) when missing or malformed
+      } else if (c.start_time && c.end_time) {
+        e.kind = 2;
+        e.startS = timeOfDayUtc(c.start_time);
+        e.endS = timeOfDayUtc(c.end_time);
+      }
+      return e;
+    });
+    compiledPrices.set(info, out);
+  }
+  return out;
+}
+
+/**
+ * Resolve genai-prices' conditional price list for a timestamp (the last matching constraint wins). The constraints
+ * are parsed once per model; which one applies is decided for every call, at the call's own time.
+ */
 export function activePrices(info: ModelInfo, at: Date): ModelPrice {
   if (!Array.isArray(info.prices)) return info.prices;
+  const list = compile(info);
+  const ms = at.getTime();
   const secs = at.getUTCHours() * 3600 + at.getUTCMinutes() * 60 + at.getUTCSeconds();
-  for (let i = info.prices.length - 1; i >= 0; i--) {
-    const p = info.prices[i]!;
-    const c = p.constraint as { type?: string; start_date?: string; start_time?: string; end_time?: string } | undefined;
-    if (!c) return p.prices;
-    if (c.type === 'start_date' || c.start_date) {
-      if (at >= new Date(c.start_date!)) return p.prices;
-    } else if (c.start_time && c.end_time) {
-      const s = timeOfDayUtc(c.start_time);
-      const e = timeOfDayUtc(c.end_time);
+  for (let i = list.length - 1; i >= 0; i--) {
+    const p = list[i]!;
+    if (p.kind === 0) return p.prices;
+    if (p.kind === 1) {
+      if (ms >= p.startMs) return p.prices;
+    } else if (p.kind === 2) {
+      const s = p.startS;
+      const e = p.endS;
       if (e < s ? secs >= s || secs < e : secs >= s && secs < e) return p.prices;
     }
   }
@@ -121,15 +160,40 @@ function fromOverride(model: string, o: PriceOverride): ModelRates {
   };
 }
 
+/** A cached resolution: rates never change for a price entry, so they are parsed once and shared (frozen). */
+interface Resolved {
+  info: ModelInfo;
+  providerId: string;
+  /** Rates per price entry of `info` (one entry unless the catalog lists date- or time-conditional prices). */
+  rates: Map<ModelPrice, ModelRates>;
+}
+
+const MAX_CACHED_MODELS = 5000;
+
+function freezeRates(r: ModelRates): ModelRates {
+  for (const v of Object.values(r)) {
+    if (v && typeof v === 'object') {
+      for (const t of (v as { tiers: object[] }).tiers) Object.freeze(t);
+      Object.freeze((v as { tiers: object[] }).tiers);
+      Object.freeze(v);
+    }
+  }
+  return Object.freeze(r);
+}
+
 export class PriceCatalog {
-  private readonly infoCache = new Map<string, { info: ModelInfo; providerId: string } | null>();
+  /** providerType ('' when none) → requested model → its catalog entry (null: unknown to every catalog). */
+  private readonly resolved = new Map<string, Map<string, Resolved | null>>();
+  private resolvedCount = 0;
+  private readonly overrideRates = new Map<string, ModelRates>();
 
   constructor(private readonly overrides: Record<string, PriceOverride> = {}) {}
 
-  private lookup(providerId: string | undefined, model: string): { info: ModelInfo; providerId: string } | null {
-    const key = `${providerId ?? ''}:${model}`;
-    let v = this.infoCache.get(key);
+  private lookup(providerType: string | undefined, model: string): Resolved | null {
+    let byModel = this.resolved.get(providerType ?? '');
+    let v = byModel?.get(model);
     if (v === undefined) {
+      const providerId = catalogProvider(providerType, model);
       let r = null;
       try {
         r = calcPrice({ input_tokens: 1, output_tokens: 1 }, model, providerId ? { providerId } : {});
@@ -137,19 +201,37 @@ export class PriceCatalog {
       } catch {
         r = null;
       }
-      v = r ? { info: r.model, providerId: r.provider.id } : null;
-      if (this.infoCache.size < 5000) this.infoCache.set(key, v);
+      v = r ? { info: r.model, providerId: r.provider.id, rates: new Map() } : null;
+      // Bounded: clients name arbitrary models, and unknown names must not grow the cache forever.
+      if (this.resolvedCount < MAX_CACHED_MODELS) {
+        if (!byModel) this.resolved.set(providerType ?? '', (byModel = new Map()));
+        byModel.set(model, v);
+        this.resolvedCount++;
+      }
     }
     return v;
   }
 
-  /** Rates for a model at a moment; undefined when no catalog knows the model. */
+  /**
+   * Rates for a model at a moment; undefined when no catalog knows the model. The returned object is shared and
+   * frozen: which price entry applies is resolved at `at` on every call, its parsed rates are cached.
+   */
   rates(model: string, providerType?: string, at: Date = new Date()): ModelRates | undefined {
     const o = this.overrides[model];
-    if (o) return fromOverride(model, o);
-    const found = this.lookup(catalogProvider(providerType, model), model);
+    if (o) {
+      let r = this.overrideRates.get(model);
+      if (!r) this.overrideRates.set(model, (r = freezeRates(fromOverride(model, o))));
+      return r;
+    }
+    const found = this.lookup(providerType, model);
     if (!found) return undefined;
-    const p = activePrices(found.info, at) as Record<string, any>;
+    const p = activePrices(found.info, at);
+    let r = found.rates.get(p);
+    if (!r) found.rates.set(p, (r = freezeRates(this.parse(found, p as Record<string, any>, model))));
+    return r;
+  }
+
+  private parse(found: Resolved, p: Record<string, any>, model: string): ModelRates {
     const input = rateFrom(p.input_mtok) ?? 0n;
     const output = rateFrom(p.output_mtok) ?? 0n;
     const lb = litellmBatchRatio(found.info.id);
