@@ -83,3 +83,12 @@ test('scaledToString and nanosToUsd are exact', () => {
   assert.equal(nanosToUsd(123_456_789_012_345_678_901n), '123456789012.345678901');
   assert.equal(nanosToUsd(Number.MAX_SAFE_INTEGER), '9007199.254740991');
 });
+
+test('nanosToUsd: the number fast path agrees with the BigInt path up to 2^53', () => {
+  const edges = [0, 1, -1, 999_999_999, 1_000_000_000, -1_000_000_000, -999_999_999, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 9_007_199_999_999_999 - 1e9];
+  for (let k = 1; k < 9_007_199; k = k * 3 + 1) edges.push(k * 1_000_000_000 - 1, k * 1_000_000_000, k * 1_000_000_000 + 1, -(k * 1_000_000_000 - 1));
+  for (const n of edges.filter(Number.isSafeInteger)) assert.equal(nanosToUsd(n), nanosToUsd(BigInt(n)), String(n));
+  assert.equal(nanosToUsd(Number.MAX_SAFE_INTEGER), '9007199.254740991');
+  assert.equal(nanosToUsd(-1), '-0.000000001');
+  assert.equal(nanosToUsd(-2_500_000_000), '-2.500000000');
+});

@@ -34,8 +34,10 @@ function numberToDecimal(v: number): string {
  * Round a value scaled by 10^RATE_DECIMALS to an integer, half to even (banker's rounding: no drift in sums).
  * `keep` decimals of the unit are kept: `roundScaled(x, 3)` of a µ$ amount gives integer nano-dollars.
  */
+const POW10: bigint[] = Array.from({ length: RATE_DECIMALS + 1 }, (_, i) => 10n ** BigInt(i));
+
 export function roundScaled(n: bigint, keep = 0): bigint {
-  const div = 10n ** BigInt(RATE_DECIMALS - keep);
+  const div = POW10[RATE_DECIMALS - keep] ?? 10n ** BigInt(RATE_DECIMALS - keep);
   const neg = n < 0n;
   const a = neg ? -n : n;
   let q = a / div;
@@ -56,6 +58,12 @@ export function scaledToString(n: bigint, decimals = RATE_DECIMALS): string {
 
 /** Integer nano-dollars → "$"-less decimal dollars string, exact (e.g. 1234567891 → "1.234567891"). */
 export function nanosToUsd(nanos: number | bigint): string {
+  if (typeof nanos === 'number' && Number.isSafeInteger(nanos)) {
+    // Every request's cost headers: plain integer arithmetic, exact below 2^53 (% and the division of a multiple are exact).
+    const a = Math.abs(nanos);
+    const frac = a % 1_000_000_000;
+    return `${nanos < 0 ? '-' : ''}${(a - frac) / 1_000_000_000}.${String(frac).padStart(9, '0')}`;
+  }
   const n = BigInt(nanos);
   const neg = n < 0n;
   const a = neg ? -n : n;

@@ -44,24 +44,38 @@ export class Pricer {
   price(rec: RequestRecord): Priced {
     const at = new Date(rec.ts);
     const usage = rec.usage;
+    const batch = rec.batch === true;
     // Attempts are priced like the request (batch rates for a batch), so attempt costs add up to the row's cost.
-    const attemptCosts = rec.attempts.map((a) => (a.usage ? this.cost(a.usage, a.model, a.provider, at, rec.batch === true)?.nanos ?? 0 : 0));
+    const n = rec.attempts.length;
+    const attemptCosts = new Array<number>(n);
     // Retries cost money too: an earlier attempt that reported usage before failing (input billed, then the stream
     // broke) is part of what this request cost. The last attempt's usage is the row's own usage, priced below.
-    const earlier = attemptCosts.slice(0, -1).reduce((x, c) => x + c, 0);
-    if (!usage) return { costNanos: earlier + (attemptCosts.at(-1) ?? 0), baselineModel: null, baselineCostNanos: 0, priceSource: 'no-usage', attemptCosts };
-    const served = this.cost(usage, rec.model, rec.provider, at, rec.batch === true);
-    const hit = rec.cacheStatus !== undefined && rec.cacheStatus !== 'miss';
-    const costNanos = (hit ? 0 : served?.nanos ?? 0) + earlier;
-    let baselineModel: string | null | undefined = this.o.aliasBaseline(rec.requestedModel) ?? (this.rates(rec.requestedModel, undefined, at) ? rec.requestedModel : this.o.defaultBaseline);
-    let baselineCostNanos: number;
-    // The baseline is what this call would have cost without costgate: synchronous, uncached by the gateway.
-    const base = baselineModel ? this.cost(usage, baselineModel, undefined, at) : undefined;
-    if (base) baselineCostNanos = base.nanos;
-    else {
-      baselineModel = rec.model ?? null;
-      baselineCostNanos = served?.nanos ?? 0;
+    let earlier = 0;
+    for (let i = 0; i < n; i++) {
+      const a = rec.attempts[i]!;
+      const c = a.usage ? this.cost(a.usage, a.model, a.provider, at, batch)?.nanos ?? 0 : 0;
+      attemptCosts[i] = c;
+      if (i < n - 1) earlier += c;
     }
-    return { costNanos, baselineModel: baselineModel ?? null, baselineCostNanos, priceSource: hit ? `cache:${served?.source ?? 'unpriced'}` : served?.source ?? 'unpriced', attemptCosts };
+    if (!usage) return { costNanos: earlier + (n ? attemptCosts[n - 1]! : 0), baselineModel: null, baselineCostNanos: 0, priceSource: 'no-usage', attemptCosts };
+    const servedRates = this.rates(rec.model, rec.provider, at);
+    const servedNanos = servedRates ? costOf(usage, servedRates, { batch }).nanos : undefined;
+    const hit = rec.cacheStatus !== undefined && rec.cacheStatus !== 'miss';
+    const costNanos = (hit ? 0 : servedNanos ?? 0) + earlier;
+    // The baseline is what this call would have cost without costgate: synchronous, uncached by the gateway.
+    const aliasBaseline = this.o.aliasBaseline(rec.requestedModel);
+    const requestedRates = aliasBaseline === undefined ? this.rates(rec.requestedModel, undefined, at) : undefined;
+    let baselineModel: string | null | undefined = aliasBaseline ?? (requestedRates ? rec.requestedModel : this.o.defaultBaseline);
+    const baseRates = requestedRates ?? (baselineModel ? this.rates(baselineModel, undefined, at) : undefined);
+    let baselineCostNanos: number;
+    if (baseRates) {
+      // Usually the model asked for is the model that served (the same cached rates): priced once.
+      baselineCostNanos = baseRates === servedRates && !batch ? servedNanos! : costOf(usage, baseRates).nanos;
+    } else {
+      baselineModel = rec.model ?? null;
+      baselineCostNanos = servedNanos ?? 0;
+    }
+    const source = servedRates?.source;
+    return { costNanos, baselineModel: baselineModel ?? null, baselineCostNanos, priceSource: hit ? `cache:${source ?? 'unpriced'}` : source ?? 'unpriced', attemptCosts };
   }
 }
