@@ -12,7 +12,7 @@ import { respond, type AnswerHook } from './respond.js';
 import { openaiBody, openaiEvents, anthropicBody, anthropicEvents, embedding } from './wire.js';
 import { hashSeed } from './content.js';
 import { sseEvent } from '../shared/sse.js';
-import { countEmbeddingInput } from '../../tokens/count.js';
+import { countEmbeddingInput, o200k } from '../../tokens/count.js';
 import { SimulatorOptionsSchema, type SimulatorOptions } from '../../config/schema.js';
 
 type Json = Record<string, any>;
@@ -93,6 +93,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 export async function startSimulator(options: SimulatorServerOptions = {}): Promise<Simulator> {
   const opts = SimulatorOptionsSchema.parse(Object.fromEntries(Object.entries(options).filter(([k]) => k in SimulatorOptionsSchema.shape)));
+  // Every answer the simulator gives is counted with o200k: load its tables now, not inside the first request, where
+  // the load (hundreds of ms on a busy machine) would count against the caller's first-byte timeout.
+  o200k();
   const random = seededRandom(opts.seed);
   const faults = new FaultPicker(random);
   const store = new PrefixStore();
