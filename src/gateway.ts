@@ -6,7 +6,7 @@
  * const res = await gw.handle({ endpoint: 'chat', body: { model: 'gpt-4o-mini', messages: [...] }, headers: {} });
  * await gw.close();
  */
-import { randomUUID } from 'node:crypto';
+import { uuid7 } from './util/uuid7.js';
 import { compose, type Stage } from './pipeline/compose.js';
 import { createCtx, type GatewayRequest, type GatewayResponse, type Endpoint } from './pipeline/ctx.js';
 import { GatewayError, renderError, toGatewayError } from './pipeline/errors.js';
@@ -181,7 +181,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   async function handle(req: GatewayRequest): Promise<GatewayResponse> {
     const surface = req.endpoint === 'messages' ? 'anthropic' : 'openai';
     const hid = req.headers['x-costgate-request-id'] ?? metadataRequestId(req.body);
-    const id = hid && REQUEST_ID.test(hid) ? hid : `cg-${randomUUID()}`;
+    const id = hid && REQUEST_ID.test(hid) ? hid : `cg-${uuid7()}`;
     let ctxCreated = false;
     try {
       if (req.rejected) throw req.rejected;

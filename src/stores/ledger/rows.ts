@@ -1,5 +1,5 @@
 /** A priced request record → the ledger's request row and attempt rows. */
-import { randomUUID } from 'node:crypto';
+import { uuid7 } from '../../util/uuid7.js';
 import type { RequestRecord } from '../../pipeline/record.js';
 import type { Priced } from '../../pricing/pricer.js';
 import type { LedgerRow, AttemptRow } from './types.js';
@@ -7,7 +7,7 @@ import type { LedgerRow, AttemptRow } from './types.js';
 const MAX_ERROR_MESSAGE = 500;
 
 export function toRows(rec: RequestRecord, p: Priced): { row: LedgerRow; attempts: AttemptRow[] } {
-  const uid = randomUUID();
+  const uid = uuid7();
   const u = rec.usage;
   const row: LedgerRow = {
     uid,
