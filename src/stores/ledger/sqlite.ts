@@ -6,10 +6,16 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
 import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, GroupKey, AggregateRow } from './types.js';
 import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql } from './sql.js';
 import { encodeCursor, decodeCursor, clampLimit } from './cursor.js';
 import { toAggregate } from './aggregate.js';
+import { Checkpointer } from './sqlite-checkpointer.js';
+
+const require = createRequire(import.meta.url);
+/** How often the checkpoint worker copies the WAL back into the database file. */
+const CHECKPOINT_INTERVAL_MS = 250;
 
 export class SqliteLedger implements LedgerStore {
   readonly kind: 'sqlite' | 'memory';
@@ -17,8 +23,9 @@ export class SqliteLedger implements LedgerStore {
   private insertRequest!: Database.Statement;
   private insertAttempt!: Database.Statement;
   private writeTx!: (rows: LedgerRow[], attempts: AttemptRow[]) => void;
+  private checkpointer: Checkpointer | undefined;
 
-  constructor(path: string) {
+  constructor(private readonly path: string) {
     this.kind = path === ':memory:' ? 'memory' : 'sqlite';
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
@@ -44,9 +51,19 @@ export class SqliteLedger implements LedgerStore {
     const ph = (n: number) => Array(n).fill('?').join(', ');
     this.insertRequest = this.db.prepare(`INSERT OR IGNORE INTO ledger_requests (${REQUEST_COLUMNS.join(', ')}) VALUES (${ph(REQUEST_COLUMNS.length)})`);
     this.insertAttempt = this.db.prepare(`INSERT OR IGNORE INTO ledger_attempts (${ATTEMPT_COLUMNS.join(', ')}) VALUES (${ph(ATTEMPT_COLUMNS.length)})`);
+    if (this.kind === 'sqlite' && !this.checkpointer) this.startCheckpointer();
     this.writeTx = this.db.transaction((rows: LedgerRow[], attempts: AttemptRow[]) => {
       for (const r of rows) this.insertRequest.run(requestValues(r));
       for (const a of attempts) this.insertAttempt.run(attemptValues(a));
+    });
+  }
+
+  private startCheckpointer(): void {
+    this.db.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = new Checkpointer(this.path, require.resolve('better-sqlite3'), CHECKPOINT_INTERVAL_MS, (e) => {
+      process.emitWarning(`costgate: ${e.message}; the ledger checkpoints in its own writes again`);
+      this.checkpointer = undefined;
+      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
     });
   }
 
@@ -87,6 +104,10 @@ export class SqliteLedger implements LedgerStore {
   }
 
   async close(): Promise<void> {
+    // The worker's connection goes first, so that this one is the last: closing it checkpoints and removes the WAL.
+    const c = this.checkpointer;
+    this.checkpointer = undefined;
+    await c?.stop();
     if (this.db.open) this.db.close();
   }
 }
