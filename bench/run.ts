@@ -151,7 +151,7 @@ function cpuModel(): string {
 
 /** What the costgate target runs with (bench/targets.ts writes the file): printed so the table says what it measured. */
 const COSTGATE_CONFIG =
-  'costgate: `costgate start` with one openai-compatible provider (the mock) and every other setting at its default: ' +
+  'costgate: `node --max-semi-space-size=4 bin/costgate.js start` (as `npm start` runs it) with one openai-compatible provider (the mock) and every other setting at its default: ' +
   'SQLite ledger (WAL, batched writes every 5 ms or 500 rows), pricing of every request, retries (3 attempts) and circuit breaker on, ' +
   'usage forced on streams, no attribution headers';
 

@@ -4,7 +4,7 @@
  * only provider at the mock.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startPinned, type Proc } from './procs.js';
@@ -33,6 +33,13 @@ export function direct(mock: Proc): Target {
  * setting at its default. It runs in the bench's temp folder, so default relative paths (the SQLite ledger) land
  * there and are removed with it.
  */
+function startFlags(root: string): string[] {
+  const start = String(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts?.start ?? '');
+  const m = /^node((?:\s+--[\w-]+(?:=\S+)?)*)\s+bin\/costgate\.js start$/.exec(start.trim());
+  if (!m) throw new Error(`bench: cannot read node flags from package.json scripts.start: ${start}`);
+  return m[1]!.trim().split(/\s+/).filter(Boolean);
+}
+
 export async function startCostgate(root: string, mock: Proc, cpus: string, work: string, profileDir?: string): Promise<Target> {
   const port = await freePort();
   const config = join(work, 'costgate.json');
@@ -40,7 +47,8 @@ export async function startCostgate(root: string, mock: Proc, cpus: string, work
     config,
     JSON.stringify({ server: { host: '127.0.0.1', port }, providers: { mock: { type: 'openai-compatible', baseUrl: `http://127.0.0.1:${mock.port}/v1`, models: ['*'] } } }, null, 2),
   );
-  const node: string[] = [];
+  // The node flags `npm start` runs costgate with (package.json scripts.start), so the bench measures what users run.
+  const node = startFlags(root);
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
     node.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
