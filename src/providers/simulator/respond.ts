@@ -96,10 +96,18 @@ function applyStop(text: string, stop: unknown): { text: string; matched?: strin
   return matched !== undefined ? { text: text.slice(0, cut), matched } : { text };
 }
 
-function openaiPromptCache(store: PrefixStore, model: SimModel, body: Json, approxTokens: number): number {
-  if (approxTokens < 1024) return 0;
+/**
+ * Cached tokens of an OpenAI prompt of `promptTokens` (as reported in `prompt_tokens`). The prefixes are hashed over a
+ * serialization that frames messages differently from the count, so its tokens are fitted to the counted length (cut,
+ * or padded with a filler token): otherwise a repeated 1024–1027-token prompt cached nothing, and content parts
+ * (serialized as JSON, longer than their counted text) reported cached counts off the 128-token grid.
+ */
+function openaiPromptCache(store: PrefixStore, model: SimModel, body: Json, promptTokens: number): number {
+  if (promptTokens < 1024) return 0;
   const serial = (body.tools ? JSON.stringify(body.tools) : '') + (body.messages ?? []).map((m: Json) => `${m.role}\n${typeof m.content === 'string' ? m.content : JSON.stringify(m.content)}`).join('\n');
-  return openaiCachedTokens(store, model.id, o200k().encode(serial));
+  const tokens = o200k().encode(serial);
+  const fitted = tokens.length >= promptTokens ? tokens.slice(0, promptTokens) : tokens.concat(new Array<number>(promptTokens - tokens.length).fill(0));
+  return openaiCachedTokens(store, model.id, fitted);
 }
 
 function anthropicBreakpoints(body: Json, model: string): Breakpoint[] {
