@@ -60,10 +60,13 @@ export function buildCli(): Command {
     .option('--per-token <ms>', 'delay per output token', int, 0)
     .option('--fault-rate <p>', 'share of requests that get a random fault (0..1)', parseFloat, 0)
     .option('--output-tokens <n>', 'default completion length', int, 64)
-    .action(async (o: { host: string; port: number; ttft: number; perToken: number; faultRate: number; outputTokens: number }) => {
+    .option('--quality <file>', 'quality table (JSON): per-model and per-prompt answer correctness, reported in x-sim-correct')
+    .option('--seed <n>', 'seed for faults, jitter and default-probability answers', int, 1)
+    .action(async (o: { host: string; port: number; ttft: number; perToken: number; faultRate: number; outputTokens: number; quality?: string; seed: number }) => {
       try {
         const { startSimulator } = await import('../providers/simulator/server.js');
-        const sim = await startSimulator({ host: o.host, port: o.port, ttftMs: o.ttft, perTokenMs: o.perToken, faultRate: o.faultRate, defaultOutputTokens: o.outputTokens });
+        const quality = o.quality !== undefined ? { file: o.quality, models: {}, prompts: [] } : undefined;
+        const sim = await startSimulator({ host: o.host, port: o.port, ttftMs: o.ttft, perTokenMs: o.perToken, faultRate: o.faultRate, defaultOutputTokens: o.outputTokens, seed: o.seed, quality });
         console.log(`costgate simulator on ${sim.url} (OpenAI base URL ${sim.baseUrl}, Anthropic base URL ${sim.url})`);
         process.on('SIGTERM', () => void sim.close().then(() => process.exit(0)));
         process.on('SIGINT', () => void sim.close().then(() => process.exit(0)));

@@ -4,6 +4,7 @@
  * none of those the built-in simulator serves every model, so a fresh machine works with no network.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigSchema, TimeoutsSchema, SimulatorOptionsSchema, type Config, type ProviderConfig, type SimulatorOptions, type Timeouts } from './schema.js';
@@ -92,7 +93,13 @@ export function readConfigFile(path: string): Config {
   } catch (e) {
     throw new ConfigError(`config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
   }
-  return parseConfig(raw, path);
+  const cfg = parseConfig(raw, path);
+  // A simulator's quality table is named relative to the config file, wherever the gateway is started from.
+  for (const p of Object.values(cfg.providers)) {
+    const q = p.simulator?.quality;
+    if (q?.file !== undefined) q.file = resolvePath(dirname(path), q.file);
+  }
+  return cfg;
 }
 
 /** Providers implied by the environment when no config file names any. */

@@ -19,6 +19,39 @@ export const TimeoutsSchema = z
   })
   .strict();
 
+/** One prompt's known outcomes: keyed by the request's prompt id, the prompt's hash, or the prompt text (hashed). */
+export const PromptOutcomeSchema = z
+  .object({
+    /** Matched against `x-sim-prompt-id` or OpenAI `metadata.prompt_id`. */
+    id: z.string().min(1).optional(),
+    /** First 16 hex digits of sha256 of the last user message (CRLF → LF, trimmed). */
+    hash: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lowercase hex digits').optional(),
+    /** The prompt itself; its hash is computed on load. */
+    prompt: z.string().min(1).optional(),
+    /** The right option letter of a multiple-choice prompt, when the data knows it. */
+    answer: z.string().regex(/^[A-Z]$/, 'must be one capital letter').optional(),
+    /** Model id → did that model answer correctly. */
+    correct: z.record(z.string(), z.boolean()),
+  })
+  .strict()
+  .refine((r) => r.id !== undefined || r.hash !== undefined || r.prompt !== undefined, 'needs an id, a hash or a prompt');
+
+/** A quality table (the format of `simulator.quality.file`, and inline under `simulator.quality`). */
+export const QualityTableSchema = z
+  .object({
+    /** Where the data comes from (free text). */
+    source: z.string().optional(),
+    /** Model id → probability of a correct answer on prompts the table does not list (default: the catalog's prior). */
+    models: z.record(z.string(), z.number().min(0).max(1)).default({}),
+    prompts: z.array(PromptOutcomeSchema).default([]),
+  })
+  .strict();
+
+export const SimulatorQualitySchema = QualityTableSchema.extend({
+  /** A JSON quality table; inline `models` and `prompts` take precedence over its entries. */
+  file: z.string().min(1).optional(),
+}).strict();
+
 export const SimulatorOptionsSchema = z
   .object({
     /** Time to first token, ms. */
@@ -33,6 +66,8 @@ export const SimulatorOptionsSchema = z
     faultRate: z.number().min(0).max(1).default(0),
     faults: z.array(z.string()).default(['429', '500', '503', 'timeout', 'cut-stream', 'malformed-json']),
     seed: z.number().int().default(1),
+    /** Answer quality per model and per prompt (README "Simulator answer quality"); absent: answers are prose. */
+    quality: SimulatorQualitySchema.optional(),
   })
   .strict();
 
@@ -184,6 +219,8 @@ export const ConfigSchema = z
 export type Config = z.infer<typeof ConfigSchema>;
 export type ProviderConfig = z.infer<typeof ProviderSchema>;
 export type SimulatorOptions = z.infer<typeof SimulatorOptionsSchema>;
+export type SimulatorQuality = z.infer<typeof SimulatorQualitySchema>;
+export type QualityTable = z.infer<typeof QualityTableSchema>;
 export type Timeouts = z.infer<typeof TimeoutsSchema>;
 export type PriceOverride = z.infer<typeof PriceOverrideSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -45,10 +45,19 @@ export function incompleteStreamUsage(ctx: Ctx, model: string, reported: Usage |
   return { ...reported, outputTokens: Math.max(reported.outputTokens, est.outputTokens), estimated: true };
 }
 
-/** Headers every successful answer carries: content type and who actually served it. */
+const SIM_VERDICT_HEADERS = ['x-sim-correct', 'x-sim-quality-source'];
+
+/** Headers every successful answer carries: content type and who actually served it (and a simulator's verdict). */
 export function responseHeaders(dep: Deployment, res: { headers: UpstreamHeaders }, contentType: string): Record<string, string> {
   const h: Record<string, string> = { 'content-type': contentType, 'x-costgate-provider': dep.provider.name, 'x-costgate-model': dep.model };
   const upstreamId = res.headers['x-request-id'] ?? res.headers['request-id'];
   if (typeof upstreamId === 'string') h['x-costgate-upstream-request-id'] = upstreamId;
+  // The simulator's answer-quality verdict, so a routing evaluation scores through the gateway as it does direct.
+  if (dep.provider.type === 'simulator') {
+    for (const k of SIM_VERDICT_HEADERS) {
+      const v = res.headers[k];
+      if (typeof v === 'string') h[k] = v;
+    }
+  }
   return h;
 }

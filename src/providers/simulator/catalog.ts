@@ -1,6 +1,7 @@
 /**
  * The simulator's model catalog: names match the price catalogs so simulated traffic is priced like real traffic.
- * `quality` is a 0..1 prior used when no per-prompt outcome data drives answers (see `SimulatorServerOptions.answer`).
+ * `quality` is a 0..1 prior: the chance of a correct answer on a prompt the quality table does not list, unless the
+ * table sets that model's default (see quality.ts).
  */
 export interface SimModel {
   id: string;

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SimModel } from './catalog.js';
+import type { Verdict } from './quality.js';
 import { hashSeed, prose, instanceOf } from './content.js';
 import { PrefixStore, openaiCachedTokens, anthropicCache, type Breakpoint } from './prompt-cache.js';
 import { countPrompt, countText, o200k } from '../../tokens/count.js';
@@ -39,9 +40,12 @@ export type AnswerHook = (model: string, body: Json) => string | undefined;
 export interface RespondOptions {
   outputTokens: number;
   answer?: AnswerHook;
+  /** The quality table's verdict on this prompt: a multiple-choice prompt is answered with its letter. */
+  verdict?: Verdict;
 }
 
-function lastUserText(body: Json): string {
+/** The last user message's text (what quality tables and answer seeds key on). */
+export function lastUserText(body: Json): string {
   const msgs: Json[] = body.messages ?? [];
   for (let i = msgs.length - 1; i >= 0; i--) {
     const m = msgs[i]!;
@@ -144,6 +148,7 @@ export function respond(model: SimModel, wire: 'openai' | 'anthropic', body: Jso
     toolCalls.push({ id: `call_${seed.toString(36)}${choice}`, name: tool.name, args: JSON.stringify(instanceOf(tool.schema, seed)) });
     finish = 'tool_calls';
   } else if (schema !== null) text = JSON.stringify(instanceOf(schema ?? {}, seed));
+  else if (opts.verdict?.letter !== undefined) text = opts.verdict.letter;
   else {
     const want = Math.max(1, opts.outputTokens);
     const n = typeof limit === 'number' ? Math.min(want, limit) : want;

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { SIM_MODELS, findSimModel, type SimModel } from './catalog.js';
 import { FaultPicker, seededRandom, type Fault } from './faults.js';
 import { PrefixStore } from './prompt-cache.js';
-import { respond, type AnswerHook } from './respond.js';
+import { respond, lastUserText, type AnswerHook } from './respond.js';
+import { loadQualityTable, judge, verdictHeaders } from './quality.js';
 import { openaiBody, openaiEvents, anthropicBody, anthropicEvents, embedding } from './wire.js';
 import { hashSeed } from './content.js';
 import { sseEvent } from '../shared/sse.js';
@@ -85,6 +86,14 @@ async function dropConnection(res: ServerResponse): Promise<void> {
   s.destroy();
 }
 
+/** The prompt id a request carries for quality tables: `x-sim-prompt-id`, else OpenAI's `metadata.prompt_id`. */
+function promptId(req: IncomingMessage, body: Json): string | undefined {
+  const h = req.headers['x-sim-prompt-id'];
+  if (typeof h === 'string' && h) return h;
+  const m = body.metadata?.prompt_id;
+  return typeof m === 'string' && m ? m : undefined;
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -99,6 +108,7 @@ export async function startSimulator(options: SimulatorServerOptions = {}): Prom
   const random = seededRandom(opts.seed);
   const faults = new FaultPicker(random);
   const store = new PrefixStore();
+  const quality = opts.quality ? loadQualityTable(opts.quality) : undefined;
   const counts: Record<string, number> = {};
   let seq = 0;
 
@@ -134,8 +144,8 @@ export async function startSimulator(options: SimulatorServerOptions = {}): Prom
     }
   }
 
-  async function writeEvents(res: ServerResponse, events: string[], fault: Fault | undefined, ttft: number, perToken: number, anthropic: boolean): Promise<void> {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': `req_sim_${++seq}` });
+  async function writeEvents(res: ServerResponse, events: string[], fault: Fault | undefined, ttft: number, perToken: number, anthropic: boolean, headers: Record<string, string>): Promise<void> {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': `req_sim_${++seq}`, ...headers });
     // Headers go out before the first token, as real providers do, so a cut before any event happens after them.
     res.flushHeaders();
     await sleep(ttft);
@@ -178,11 +188,13 @@ export async function startSimulator(options: SimulatorServerOptions = {}): Prom
     const outTokens = Number(req.headers['x-sim-output-tokens'] ?? opts.defaultOutputTokens);
     // OpenAI allows n up to 128; each choice is a short deterministic generation, so the full range stays cheap.
     const n = anthropic ? 1 : Math.max(1, Math.min(128, Math.floor(Number(body.n ?? 1)) || 1));
-    const answers = Array.from({ length: n }, (_, i) => respond(model, anthropic ? 'anthropic' : 'openai', body, store, { outputTokens: outTokens, answer: options.answer }, i));
+    // One verdict per request: the data says whether this model gets this prompt right, so every choice agrees.
+    const verdict = quality ? judge(quality, model, lastUserText(body), promptId(req, body), opts.seed) : undefined;
+    const answers = Array.from({ length: n }, (_, i) => respond(model, anthropic ? 'anthropic' : 'openai', body, store, { outputTokens: outTokens, answer: options.answer, verdict }, i));
     const id = anthropic ? `msg_sim${(++seq).toString(36)}${Date.now().toString(36)}` : `chatcmpl-sim${(++seq).toString(36)}${Date.now().toString(36)}`;
     if (body.stream === true) {
       const events = anthropic ? anthropicEvents(id, model.id, answers[0]!) : openaiEvents(id, model.id, answers, body.stream_options?.include_usage === true);
-      return writeEvents(res, events, fault, ttft + extra, perToken, anthropic);
+      return writeEvents(res, events, fault, ttft + extra, perToken, anthropic, verdictHeaders(verdict));
     }
     await sleep(ttft + extra + perToken * answers[0]!.usage.outputTokens);
     const out = anthropic ? anthropicBody(id, model.id, answers[0]!) : openaiBody(id, model.id, answers);
@@ -192,7 +204,7 @@ export async function startSimulator(options: SimulatorServerOptions = {}): Prom
       res.write(s.slice(0, Math.floor(s.length / 2)));
       return dropConnection(res);
     }
-    sendJson(res, 200, out, { 'x-request-id': `req_sim_${seq}` });
+    sendJson(res, 200, out, { 'x-request-id': `req_sim_${seq}`, ...verdictHeaders(verdict) });
   }
 
   async function embeddings(req: IncomingMessage, res: ServerResponse, body: Json): Promise<void> {
