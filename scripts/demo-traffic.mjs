@@ -55,3 +55,7 @@ console.log(`\n$ costgate report pareto --since 1d --by user`);
 await runReport('pareto', { config: cfgFile, since: '1d', by: 'user' });
 console.log(`\n$ costgate report monthly`);
 await runReport('monthly', { config: cfgFile });
+for (const [flags, o] of [['', {}], [' --csv', { csv: true }], [' --json', { json: true }]]) {
+  console.log(`\n$ costgate report --since 7d --by feature,model,day${flags}`);
+  await runReport('summary', { config: cfgFile, since: '7d', by: 'feature,model,day', ...o });
+}

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { PriceCatalog, litellmPrices } from '../src/pricing/catalog.js';
 import { scaledToString, toScaled } from '../src/pricing/decimal.js';
 import { rateAt, type ModelRates } from '../src/pricing/rates.js';
@@ -26,14 +27,37 @@ const AT = new Date('2026-08-01T12:00:00Z');
 
 /**
  * `model` → field → why the catalogs differ, with both sides' $/Mtok ('-' = absent) so a silent price change on
- * either side still fails. `'*'`: LiteLLM's subset lacks the model; `elsewhere` gives the full LiteLLM file's entry
- * (key and $ per token), which must still match genai-prices rate for rate.
+ * either side still fails. `'*'`: LiteLLM's subset lacks the model; `elsewhere` names the full LiteLLM file's entry
+ * (`key`), which must still match genai-prices rate for rate. Its rates are read from the full file when
+ * ../shared/data/litellm-prices has it (and must equal `perToken`); a clone without it uses `perToken`, recorded
+ * from that file ($ per token).
  */
 interface Known {
   genai?: string;
   litellm?: string;
-  elsewhere?: { key: string; perToken: Partial<Record<Field, number>> };
+  elsewhere?: { key: string; note?: string; perToken: Partial<Record<Field, number>> };
   why: string;
+}
+
+const FULL_LITELLM = new URL('../../../shared/data/litellm-prices/model_prices_and_context_window.json', import.meta.url);
+let fullLitellm: Record<string, Record<string, unknown>> | null | undefined;
+
+/** The full LiteLLM file (development checkouts have it in ../shared), or null in a clone without it. */
+function fullLitellmPrices(): Record<string, Record<string, unknown>> | null {
+  if (fullLitellm === undefined) fullLitellm = existsSync(FULL_LITELLM) ? JSON.parse(readFileSync(FULL_LITELLM, 'utf8')) : null;
+  return fullLitellm!;
+}
+
+/** An `elsewhere` entry's rates: from the full file when present (every rate LiteLLM has for it), else as recorded. */
+function elsewhereRates(e: NonNullable<Known['elsewhere']>): Partial<Record<Field, number>> {
+  const full = fullLitellmPrices();
+  if (!full) return e.perToken;
+  const entry = full[e.key];
+  assert.ok(entry, `full LiteLLM file has no key ${e.key}`);
+  const out: Partial<Record<Field, number>> = {};
+  for (const f of FIELDS) if (typeof entry[LITELLM_KEY[f]] === 'number') out[f] = entry[LITELLM_KEY[f]] as number;
+  assert.deepEqual(out, e.perToken, `${e.key}: the recorded fallback rates are the full file's`);
+  return out;
 }
 const KNOWN_DIFFERENCES: Record<string, Partial<Record<Field | '*', Known>>> = {
   'mixtral-8x7b-instruct-v0.1': {
@@ -44,13 +68,13 @@ const KNOWN_DIFFERENCES: Record<string, Partial<Record<Field | '*', Known>>> = {
   },
   'gemini-2.0-flash': {
     '*': {
-      elsewhere: { key: 'gemini-2.0-flash (litellm_provider vertex_ai-language-models)', perToken: { input: 1e-7, output: 4e-7, cacheRead: 2.5e-8 } },
+      elsewhere: { key: 'gemini-2.0-flash', note: 'litellm_provider vertex_ai-language-models', perToken: { input: 1e-7, output: 4e-7, cacheRead: 2.5e-8 } },
       why: 'LiteLLM files `gemini-2.0-flash` under litellm_provider "vertex_ai-language-models" (and the Gemini API one as prefixed `gemini/gemini-2.0-flash`), so the subset extractor (providers openai/anthropic/gemini/mistral, unprefixed keys) keeps neither.',
     },
   },
   'claude-3-5-haiku-20241022': {
     '*': {
-      elsewhere: { key: 'anthropic.claude-3-5-haiku-20241022-v1:0 (bedrock)', perToken: { input: 8e-7, output: 4e-6, cacheRead: 8e-8, cacheWrite5m: 1e-6 } },
+      elsewhere: { key: 'anthropic.claude-3-5-haiku-20241022-v1:0', note: 'bedrock', perToken: { input: 8e-7, output: 4e-6, cacheRead: 8e-8, cacheWrite5m: 1e-6 } },
       why: 'Retired model: LiteLLM keeps only Bedrock/Vertex entries for it (no first-party `anthropic` key, and no 1h write price). genai-prices maps the dated id to claude-3-5-haiku-latest (1h write $1.60/Mtok = 2 x input, Anthropic\'s documented ratio).',
     },
   },
@@ -102,16 +126,20 @@ test('LiteLLM subset is loaded (the cross-check is not vacuous)', () => {
   assert.ok(known.length >= 12, `only ${known.length} simulator models in the LiteLLM subset`);
 });
 
-test('genai-prices and LiteLLM agree on every simulator model, or the difference is explained', () => {
+test('genai-prices and LiteLLM agree on every simulator model, or the difference is explained', (t) => {
   const catalog = new PriceCatalog();
+  t.diagnostic(fullLitellmPrices()
+    ? 'models missing from the subset: rates read from the full LiteLLM file (../shared/data/litellm-prices)'
+    : '../shared/data/litellm-prices not present: models missing from the subset use the rates recorded in KNOWN_DIFFERENCES');
   const unexplained: string[] = [];
   for (const d of allDifferences()) {
     const known = KNOWN_DIFFERENCES[d.model]?.[d.field];
     if (!known) unexplained.push(`${d.model} ${d.field}: genai-prices ${d.genai} vs LiteLLM ${d.litellm} ($/Mtok)`);
     else if (d.field === '*') {
       const r = catalog.rates(d.model, 'simulator', AT)!;
-      for (const [f, perToken] of Object.entries(known.elsewhere!.perToken)) {
-        assert.equal(show(rateAt(r[f as Field]!, 0)), show(perM(perToken)), `${d.model} ${f}: genai-prices vs LiteLLM ${known.elsewhere!.key}`);
+      const e = known.elsewhere!;
+      for (const [f, perToken] of Object.entries(elsewhereRates(e))) {
+        assert.equal(show(rateAt(r[f as Field]!, 0)), show(perM(perToken)), `${d.model} ${f}: genai-prices vs LiteLLM ${e.key}${e.note ? ` (${e.note})` : ''}`);
       }
     } else {
       assert.equal(d.genai, known.genai, `${d.model} ${d.field}: genai-prices changed since the difference was explained`);

@@ -86,6 +86,55 @@ test('prompt_tokens including vs excluding cached tokens across providers', () =
   assert.equal(price(big, 'claude-sonnet-4-5').nanos, 1_018_500_000); // 900000 + 36000 + 60000 + 22500 at the >200k tier
 });
 
+test('pricing override replaced the catalog entry (cache, batch and long-context rates lost)', () => {
+  const at = (c: PriceCatalog, model: string, u: Usage, batch = false) => costOf(u, c.rates(model, undefined, AT)!, { batch });
+  // 1500 prompt tokens of which 1024 cached, 300 out. List: 476 x $2.50/M + 1024 x $1.25/M + 300 x $10/M = 5470 µ$;
+  // batch (50 %): 476 x 1.25 + 1024 x 0.625 + 300 x 5 = 595 + 640 + 1500 = 2735 µ$. The bug billed the cached call
+  // 1500 x 2.5 + 3000 = 6750 µ$ and the batch call the same 6750 µ$.
+  const cached = fromOpenAIUsage({ prompt_tokens: 1500, completion_tokens: 300, prompt_tokens_details: { cached_tokens: 1024 } })!;
+  const list = new PriceCatalog({ 'gpt-4o': { input: 2.5, output: 10 } });
+  for (const c of [catalog, list]) {
+    assert.equal(at(c, 'gpt-4o', cached).nanos, 5_470_000);
+    assert.equal(at(c, 'gpt-4o', cached, true).nanos, 2_735_000);
+  }
+  assert.equal(list.rates('gpt-4o', undefined, AT)!.source, 'config+genai-prices:openai/gpt-4o');
+  // 20 % below list: cache reads and batch follow the input rate (2 x 1.25/2.5 = $1/M, batch $1/M and $0.50/M reads):
+  // 476 x 2 + 1024 x 1 + 300 x 8 = 952 + 1024 + 2400 = 4376 µ$; batch 476 x 1 + 1024 x 0.5 + 300 x 4 = 2188 µ$.
+  const discounted = new PriceCatalog({ 'gpt-4o': { input: 2, output: 8 } });
+  assert.equal(at(discounted, 'gpt-4o', cached).nanos, 4_376_000);
+  assert.equal(at(discounted, 'gpt-4o', cached, true).nanos, 2_188_000);
+  // A rate set explicitly wins over the derived one: 1190 + 1024 x $0.50/M + 3000 = 4702 µ$.
+  assert.equal(at(new PriceCatalog({ 'gpt-4o': { input: 2.5, output: 10, cacheRead: 0.5 } }), 'gpt-4o', cached).nanos, 4_702_000);
+  // Long context: 215k input (150k fresh, 60k read, 5k 1-hour writes) is above Sonnet 4.5's 200k tier. At list
+  // ($6, $0.60, $12, $22.50 per M): 900000 + 36000 + 60000 + 22500 µ$, with an override at list price too; an override
+  // 20 % below list keeps the tier's ratio (4.8, 0.48, 9.6, 18): 720000 + 28800 + 48000 + 18000 = 814800 µ$.
+  const big = fromAnthropicUsage({ input_tokens: 150000, cache_read_input_tokens: 60000, cache_creation_input_tokens: 5000, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 5000 }, output_tokens: 1000 })!;
+  assert.equal(at(new PriceCatalog({ 'claude-sonnet-4-5': { input: 3, output: 15 } }), 'claude-sonnet-4-5', big).nanos, 1_018_500_000);
+  assert.equal(at(new PriceCatalog({ 'claude-sonnet-4-5': { input: 2.4, output: 12 } }), 'claude-sonnet-4-5', big).nanos, 814_800_000);
+  // A custom model is priced from its override alone, as before: 476 x 0.3 + 1024 x 0.15 + 300 x 1.2 = 656.4 µ$, no batch rate.
+  const custom = new PriceCatalog({ 'my-finetune': { input: 0.3, output: 1.2, cacheRead: 0.15 } });
+  assert.equal(at(custom, 'my-finetune', cached).nanos, 656_400);
+  assert.equal(at(custom, 'my-finetune', cached, true).nanos, 656_400);
+  assert.equal(custom.rates('my-finetune')!.source, 'config');
+});
+
+test('pricing override: a set rate applies at every moment, unset rates keep the catalog\'s date conditions', () => {
+  const usage = fromOpenAIUsage({ prompt_tokens: 3000, completion_tokens: 1000, prompt_tokens_details: { cached_tokens: 2000 } })!;
+  const peak = new Date('2025-11-03T12:00:00Z');
+  const offPeak = new Date('2025-11-03T20:00:00Z'); // DeepSeek off-peak: half price
+  // Without an override: peak 1000 x 0.27 + 2000 x 0.07 + 1000 x 1.1 = 270 + 140 + 1100 = 1510 µ$; off-peak 755 µ$.
+  assert.equal(costOf(usage, catalog.rates('deepseek-chat', undefined, peak)!).nanos, 1_510_000);
+  assert.equal(costOf(usage, catalog.rates('deepseek-chat', undefined, offPeak)!).nanos, 755_000);
+  // Both rates overridden at the standard price: the price written is the price paid, off-peak too (reads derive from it).
+  const both = new PriceCatalog({ 'deepseek-chat': { input: 0.27, output: 1.1 } });
+  for (const t of [peak, offPeak]) assert.equal(costOf(usage, both.rates('deepseek-chat', undefined, t)!).nanos, 1_510_000);
+  // Only output overridden (a catalog caller may omit input; config requires both): input and reads still follow the window:
+  // off-peak 1000 x 0.135 + 2000 x 0.035 + 1000 x 1.1 = 135 + 70 + 1100 = 1305 µ$.
+  const out = new PriceCatalog({ 'deepseek-chat': { output: 1.1 } });
+  assert.equal(costOf(usage, out.rates('deepseek-chat', undefined, offPeak)!).nanos, 1_305_000);
+  assert.equal(costOf(usage, out.rates('deepseek-chat', undefined, peak)!).nanos, 1_510_000);
+});
+
 /** List prices in $/Mtok, written out here so the ledger check does not trust the catalog it is checking. */
 const LIST: Record<string, { in: string; read: string; w5: string; w1: string; out: string }> = {
   'gpt-4o-mini': { in: '0.15', read: '0.075', w5: '0.15', w1: '0.15', out: '0.6' },

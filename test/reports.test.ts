@@ -292,20 +292,22 @@ const MARCH_REVIEW_LINES = [
   '# costgate monthly cost review — 2025-03',
   // 15,735,000 vs 8,665,000 n$: +7,070,000 / 8,665,000 = +81.6 %.
   'Total spend **$0.015735** over 9 requests (+81.6% vs 2025-02: $0.008665).',
-  'Saved vs baseline: **$0.003075** (baseline $0.018810). Cache hit rate 11.1%; error rate 33.3%.',
+  // Response cache: 1 hit (R5) of 9 requests; prompt cache: 960 cached of 9000 input tokens = 10.7 %.
+  'Saved vs baseline: **$0.003075** (baseline $0.018810). Response-cache hit rate 11.1%; prompt-cache share 10.7% of input tokens; error rate 33.3%.',
   '## Cost by feature',
-  '| feature | requests | cost | share | vs 2025-02 | cache hit | avg output tok |',
-  // search 9.48 vs 3.5 m n$ = +170.9 %; chat 255k vs 165k = +54.5 %; summarize 6.0 vs 5.0 = +20.0 %.
-  '| search | 3 | $0.009480 | 60.2% | +170.9% | 0.0% | 116.7 |',
-  '| summarize | 2 | $0.006000 | 38.1% | +20.0% | 0.0% | 200.0 |',
-  '| chat | 3 | $0.000255 | 1.6% | +54.5% | 33.3% | 200.0 |',
-  '| (none) | 1 | $0.000000 | 0.0% | — | 0.0% | 0.0 |',
+  '| feature | requests | cost | share | vs 2025-02 | response cache hit | prompt cached | avg output tok |',
+  // search 9.48 vs 3.5 m n$ = +170.9 %; chat 255k vs 165k = +54.5 %; summarize 6.0 vs 5.0 = +20.0 %. search cached 960 / 4000.
+  '| search | 3 | $0.009480 | 60.2% | +170.9% | 0.0% | 24.0% | 116.7 |',
+  '| summarize | 2 | $0.006000 | 38.1% | +20.0% | 0.0% | 0.0% | 200.0 |',
+  '| chat | 3 | $0.000255 | 1.6% | +54.5% | 33.3% | 0.0% | 200.0 |',
+  '| (none) | 1 | $0.000000 | 0.0% | — | 0.0% | 0.0% | 0.0 |',
   '## Cost by model',
-  '| model | requests | cost | share | vs 2025-02 |',
-  '| gpt-4o | 2 | $0.009300 | 59.1% | +165.7% |',
-  '| claude-haiku-4-5 | 2 | $0.006000 | 38.1% | +20.0% |',
-  '| gpt-4o-mini | 4 | $0.000435 | 2.8% | +163.6% |',
-  '| (none) | 1 | $0.000000 | 0.0% | — |',
+  '| model | requests | cost | share | vs 2025-02 | prompt cached |',
+  // gpt-4o cached 960 / 3000.
+  '| gpt-4o | 2 | $0.009300 | 59.1% | +165.7% | 32.0% |',
+  '| claude-haiku-4-5 | 2 | $0.006000 | 38.1% | +20.0% | 0.0% |',
+  '| gpt-4o-mini | 4 | $0.000435 | 2.8% | +163.6% | 0.0% |',
+  '| (none) | 1 | $0.000000 | 0.0% | — | 0.0% |',
   '## Token waste: output-length drift',
   '| feature | avg output 2025-02 | avg output 2025-03 | change |',
   '| search | 100.0 | 116.7 | +16.7% |',
@@ -335,19 +337,42 @@ describe('monthly review', () => {
   test('March 2025: totals, growth vs February, cost by feature and model, drift, opportunities', async () => {
     const md = await monthlyReport(store, pricer(), '2025-03');
     assertReview(md);
-    assert.match(md, /\n\|---\|---\|---\|---\|---\|---\|---\|\n/, 'a Markdown table separator row');
+    assert.match(md, /\n\|---\|---\|---\|---\|---\|---\|---\|---\|\n/, 'a Markdown table separator row');
   });
 
   test('a month with no previous traffic: growth is "new", no drift, and the default month is the current one', async () => {
     const md = await monthlyReport(store, pricer(), '2025-02');
     assert.match(md, /^Total spend \*\*\$0\.008665\*\* over 3 requests \(new vs 2025-01: \$0\.000000\)\.$/m);
-    assert.match(md, /^\| search \| 1 \| \$0\.003500 \| 40\.4% \| new \| 0\.0% \| 100\.0 \|$/m);
+    assert.match(md, /^\| search \| 1 \| \$0\.003500 \| 40\.4% \| new \| 0\.0% \| 0\.0% \| 100\.0 \|$/m);
     assert.match(md, /No feature has traffic in both 2025-01 and 2025-02\./);
     const april = await monthlyReport(store, pricer(), undefined, new Date(at(4, 2, 0)));
     assert.match(april, /^# costgate monthly cost review — 2025-04$/m);
     assert.match(april, /^Total spend \*\*\$0\.000000\*\* over 0 requests \(-100\.0% vs 2025-03: \$0\.015735\)\.$/m);
     assert.match(april, /None found this month\./);
   });
+});
+
+test('monthly review: one money precision per column (a sub-µ$ amount makes the whole column 9 decimals)', async () => {
+  // Two features in May: $0.2904 (a whole µ$ amount) and $0.1650864 (sub-µ$ digits); prompt-cached 9000 of 10000 input tokens.
+  const store = await seededStore([
+    call(at(5, 3, 9), { model: 'claude-opus-4-1', feature: 'code-review', inputTokens: 1000, outputTokens: 100, costNanos: 290_400_000, baselineCostNanos: 290_400_000 }),
+    call(at(5, 3, 10), { model: 'claude-sonnet-4-6', feature: 'summarizer', inputTokens: 10000, cacheReadTokens: 9000, outputTokens: 100, costNanos: 165_086_400, baselineCostNanos: 165_086_400 }),
+  ]);
+  try {
+    const md = await monthlyReport(store, pricer(), '2025-05');
+    assert.match(md, /^Total spend \*\*\$0\.455486400\*\* over 2 requests \(new vs 2025-04: \$0\.000000000\)\.$/m);
+    assert.match(md, /Response-cache hit rate 0\.0%; prompt-cache share 81\.8% of input tokens;/); // 9000 / 11000
+    assert.match(md, /^\| code-review \| 1 \| \$0\.290400000 \| 63\.8% \| new \| 0\.0% \| 0\.0% \| 100\.0 \|$/m);
+    assert.match(md, /^\| summarizer \| 1 \| \$0\.165086400 \| 36\.2% \| new \| 0\.0% \| 90\.0% \| 100\.0 \|$/m);
+    assert.match(md, /^\| claude-opus-4-1 \| 1 \| \$0\.290400000 \| 63\.8% \| new \| 0\.0% \|$/m);
+    // Savings 290,400,000 × (22,500 − 4,500) / (22,500 × 2) = 116,160,000 n$ (Opus 1000 in / 100 out: 15000 + 7500 µ$,
+    // Sonnet 4.5: 3000 + 1500 µ$) and 165,086,400 × (31,500 − 10,500) / (31,500 × 2) = 55,028,800 n$ (Sonnet 4.6 10000 in /
+    // 100 out: 30000 + 1500 µ$, Haiku 4.5: 10000 + 500 µ$): one column at 9 decimals; each formula at its own one precision.
+    assert.match(md, /^\| Route half of code-review's claude-opus-4-1 calls to claude-sonnet-4-5 \| \$0\.116160000 \| \$0\.290400 × \(1 − \$0\.004500\/\$0\.022500\) × 50 % routable \|$/m);
+    assert.match(md, /^\| Route half of summarizer's claude-sonnet-4-6 calls to claude-haiku-4-5 \| \$0\.055028800 \| \$0\.165086400 × \(1 − \$0\.010500000\/\$0\.031500000\) × 50 % routable \|$/m);
+  } finally {
+    await store.close();
+  }
 });
 
 /** Parse a decimal USD string exactly into nano-dollars. */

@@ -86,8 +86,9 @@ test('config overrides win, in $/Mtok, exactly; self-hosted GPU pricing derives 
     'llama-local': { selfHosted: { usdPerGpuHour: 2, gpus: 1, outputTokensPerSec: 1000, inputTokensPerSec: 10_000, utilization: 0.5 } },
   });
   const o = c.rates('gpt-4o')!;
-  assert.equal(o.source, 'config');
-  assert.deepEqual([show(o.input), show(o.output), show(o.cacheRead), show(o.batchInput)], ['1.1', '2.2', '0.11', '-']);
+  // A known model's override merges with its catalog entry: the batch discount (50 %) now applies to the override's rate.
+  assert.equal(o.source, 'config+genai-prices:openai/gpt-4o');
+  assert.deepEqual([show(o.input), show(o.output), show(o.cacheRead), show(o.batchInput), show(o.batchOutput)], ['1.1', '2.2', '0.11', '0.55', '1.1']);
   const l = c.rates('llama-local')!;
   // $2/h ÷ (1000 tok/s × 3600 × 0.5) = $1.111111111/Mtok (rounded to 9 decimals); input 10× faster.
   assert.deepEqual([l.source, show(l.output), show(l.input)], ['config:self-hosted', '1.111111111', '0.111111111']);

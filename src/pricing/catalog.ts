@@ -7,6 +7,9 @@
  * and undated, and its list price can differ from genai-prices' (then an absolute batch rate would not be 50 %).
  * Date-conditional prices (price changes, off-peak windows) resolve against the call's own timestamp; what is cached
  * per model is only what no timestamp changes (the constraints, parsed, and each price entry's rates, parsed to BigInt).
+ *
+ * An override of a model the catalog knows is merged with the catalog entry field by field (see `mergeOverride`);
+ * only a model no catalog knows (a custom model) is priced from the override alone.
  */
 import { calcPrice, type ModelInfo, type ModelPrice } from '@pydantic/genai-prices';
 import { readFileSync } from 'node:fs';
@@ -138,6 +141,54 @@ function litellmBatchRatio(model: string): { input?: [bigint, bigint]; output?: 
 // LiteLLM prices are $ per token; ×10^6 gives $ per million tokens = µ$ per token, our rate unit.
 const toScaledRate = (perToken: number): bigint => toScaled(perToken, 6);
 
+/** A set override field with the catalog's base rate it replaces: the ratio that rates derived from it keep. */
+interface Rebase {
+  to: bigint;
+  from: bigint;
+}
+
+const baseOf = (r: Rate): bigint => (typeof r === 'bigint' ? r : r.base);
+
+/** `r` with a new base rate; its long-context tiers keep their ratio to the base (or stay as they are if the base was 0). */
+function rebase(r: Rate | undefined, base: bigint): Rate {
+  if (r === undefined || typeof r === 'bigint') return base;
+  return r.base === 0n ? { base, tiers: r.tiers } : scaleRate(r, base, r.base);
+}
+
+/**
+ * A config override merged with the catalog entry it overrides (the entry active at the call's time). What an
+ * override means, field by field:
+ * - A set field is that rate's base (the rate up to the first long-context threshold); the catalog's tiers of the
+ *   same rate keep their ratio to it (claude-sonnet-4-5 at `input: 2.4` → 4.8 above 200k, like 3 → 6). It applies at
+ *   every moment: the catalog's dated price changes and off-peak windows no longer move an overridden rate.
+ * - An unset input-side rate (cache read, 5 m and 1 h cache writes, batch input) is inherited, scaled by
+ *   override input ÷ catalog input, because providers price them as multiples of the input rate (a cache read is
+ *   50 % of input at OpenAI's gpt-4o, 10 % at Anthropic) and a batch rate is a discount on it: an override 20 % below
+ *   list makes cache reads and batch 20 % cheaper too. Likewise reasoning and batch output follow `output`.
+ * - Unset rates derived from no set field are the catalog's own, date conditions included.
+ * So an override at the catalog's own price changes nothing. Scaling truncates below 10^-12 µ$ per token.
+ */
+function mergeOverride(cat: ModelRates, o: PriceOverride): ModelRates {
+  const side = (v: number | undefined, r: Rate): Rebase | undefined => (v === undefined ? undefined : { to: toScaled(v), from: baseOf(r) });
+  const inSide = side(o.input, cat.input);
+  const outSide = side(o.output, cat.output);
+  const derive = (r: Rate | undefined, s: Rebase | undefined) => (r === undefined || !s || s.from === 0n ? r : scaleRate(r, s.to, s.from));
+  const field = (v: number | undefined, derived: Rate | undefined) => (v === undefined ? derived : rebase(derived, toScaled(v)));
+  return {
+    source: `config+${cat.source}`,
+    model: cat.model,
+    input: field(o.input, cat.input)!,
+    output: field(o.output, cat.output)!,
+    cacheRead: field(o.cacheRead, derive(cat.cacheRead, inSide)),
+    cacheWrite5m: field(o.cacheWrite5m, derive(cat.cacheWrite5m, inSide)),
+    cacheWrite1h: field(o.cacheWrite1h, derive(cat.cacheWrite1h, inSide)),
+    reasoning: field(o.reasoning, derive(cat.reasoning, outSide)),
+    batchInput: field(o.batchInput, derive(cat.batchInput, inSide)),
+    batchOutput: field(o.batchOutput, derive(cat.batchOutput, outSide)),
+  };
+}
+
+/** A custom model (or a self-hosted one) priced from its override alone. */
 function fromOverride(model: string, o: PriceOverride): ModelRates {
   if (o.selfHosted) {
     const s = o.selfHosted;
@@ -166,6 +217,8 @@ interface Resolved {
   providerId: string;
   /** Rates per price entry of `info` (one entry unless the catalog lists date- or time-conditional prices). */
   rates: Map<ModelPrice, ModelRates>;
+  /** The same with the config override merged in, when the model has one. */
+  merged: Map<ModelPrice, ModelRates>;
 }
 
 const MAX_CACHED_MODELS = 5000;
@@ -201,7 +254,7 @@ export class PriceCatalog {
       } catch {
         r = null;
       }
-      v = r ? { info: r.model, providerId: r.provider.id, rates: new Map() } : null;
+      v = r ? { info: r.model, providerId: r.provider.id, rates: new Map(), merged: new Map() } : null;
       // Bounded: clients name arbitrary models, and unknown names must not grow the cache forever.
       if (this.resolvedCount < MAX_CACHED_MODELS) {
         if (!byModel) this.resolved.set(providerType ?? '', (byModel = new Map()));
@@ -213,22 +266,27 @@ export class PriceCatalog {
   }
 
   /**
-   * Rates for a model at a moment; undefined when no catalog knows the model. The returned object is shared and
-   * frozen: which price entry applies is resolved at `at` on every call, its parsed rates are cached.
+   * Rates for a model at a moment; undefined when no catalog knows the model and no override prices it. The returned
+   * object is shared and frozen: which price entry applies is resolved at `at` on every call, its parsed rates (with
+   * the model's override merged in) are cached.
    */
   rates(model: string, providerType?: string, at: Date = new Date()): ModelRates | undefined {
-    const o = this.overrides[model];
-    if (o) {
+    // Own keys only: a model named "constructor" is not an override.
+    const o = Object.hasOwn(this.overrides, model) ? this.overrides[model] : undefined;
+    const found = o?.selfHosted ? null : this.lookup(providerType, model);
+    if (!found) {
+      if (!o) return undefined;
       let r = this.overrideRates.get(model);
       if (!r) this.overrideRates.set(model, (r = freezeRates(fromOverride(model, o))));
       return r;
     }
-    const found = this.lookup(providerType, model);
-    if (!found) return undefined;
     const p = activePrices(found.info, at);
     let r = found.rates.get(p);
     if (!r) found.rates.set(p, (r = freezeRates(this.parse(found, p as Record<string, any>, model))));
-    return r;
+    if (!o) return r;
+    let m = found.merged.get(p);
+    if (!m) found.merged.set(p, (m = freezeRates(mergeOverride(r, o))));
+    return m;
   }
 
   private parse(found: Resolved, p: Record<string, any>, model: string): ModelRates {

@@ -23,11 +23,23 @@ export function postgresUp(): Promise<boolean> {
 }
 
 /**
- * For a test that needs Postgres: true when it is up; false (skip) when it is not — unless COSTGATE_REQUIRE_SERVICES
- * is set (CI), where a missing database is a failure.
+ * Why a missing Postgres is a failure rather than a skip, or undefined (skip): COSTGATE_REQUIRE_SERVICES (CI), or a
+ * DATABASE_URL set explicitly (non-empty) — whoever names a database means the tests to run against it, and a skip
+ * would hide a wrong URL or a database that is down.
+ */
+export function postgresRequiredBecause(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.COSTGATE_REQUIRE_SERVICES) return 'COSTGATE_REQUIRE_SERVICES is set';
+  if (env.DATABASE_URL) return 'DATABASE_URL is set';
+  return undefined;
+}
+
+/**
+ * For a test that needs Postgres: true when it is up; false (skip) when it is not — unless it is required (see
+ * postgresRequiredBecause), where a missing database is a failure.
  */
 export async function requirePostgres(): Promise<boolean> {
   if (await postgresUp()) return true;
-  if (process.env.COSTGATE_REQUIRE_SERVICES) throw new Error(`postgres unreachable at ${PG_URL} (COSTGATE_REQUIRE_SERVICES is set)`);
+  const because = postgresRequiredBecause();
+  if (because) throw new Error(`postgres unreachable at ${PG_URL} (${because})`);
   return false;
 }
