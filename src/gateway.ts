@@ -8,9 +8,9 @@
  */
 import { uuid7 } from './util/uuid7.js';
 import { compose, type Stage } from './pipeline/compose.js';
-import { createCtx, type GatewayRequest, type GatewayResponse, type Endpoint } from './pipeline/ctx.js';
+import { createCtx, REQUEST_ID, type GatewayRequest, type GatewayResponse, type Endpoint } from './pipeline/ctx.js';
 import { GatewayError, renderError, toGatewayError } from './pipeline/errors.js';
-import { auth } from './pipeline/stages/auth.js';
+import { auth, keyFingerprint } from './pipeline/stages/auth.js';
 import { route } from './pipeline/stages/route.js';
 import { dispatch } from './pipeline/stages/dispatch.js';
 import { meter } from './pipeline/stages/meter.js';
@@ -112,8 +112,6 @@ export class RecentRing<T> {
     return out;
   }
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** `metadata.request_id` (or its header-style spellings, as the auth stage reads them) for SDKs that cannot set headers. */
 function metadataRequestId(body: unknown): string | undefined {
@@ -222,6 +220,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       feature: attr('x-costgate-feature'),
       user: attr('x-costgate-user'),
       team: attr('x-costgate-team'),
+      apiKeyId: keyFingerprint(req.headers),
       stream: false,
       status: err.status,
       errorCode: err.code,

@@ -9,6 +9,9 @@ import type { ErrorCode, GatewayError } from './errors.js';
 
 export type Endpoint = 'chat' | 'messages' | 'embeddings';
 
+/** A client-chosen request id (`x-costgate-request-id`, `metadata.request_id`): 1–128 of `A-Za-z0-9._:-`. */
+export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /** A request as it enters the gateway, from HTTP or from the in-process library. */
 export interface GatewayRequest {
   endpoint: Endpoint;

@@ -4,6 +4,7 @@
  * The compiler checks the table is complete, and errors are rendered to wire shape in exactly one place
  * (`renderError`), for OpenAI's `{"error":{message,type,param,code}}` or Anthropic's `{"type":"error","error":{type,message}}`.
  */
+import { nanosToUsd } from '../pricing/decimal.js';
 
 export type ErrorCode =
   | 'invalid_json'
@@ -93,7 +94,8 @@ export class GatewayError extends Error {
     this.type = CODES[code].type;
     this.param = opts.param ?? null;
     this.retryAfterSec = opts.retryAfterSec;
-    this.headers = opts.headers ?? {};
+    // Its own copy: the meter adds the request's cost headers to it.
+    this.headers = opts.headers ? { ...opts.headers } : {};
     this.details = opts.details;
   }
 
@@ -122,9 +124,15 @@ export function errorBody(err: GatewayError, format: WireFormat): Record<string,
   return { error: { message: err.message, type: err.type, param: err.param, code: err.code, ...(err.details ?? {}) } };
 }
 
-/** Status, headers and bytes for an error response. */
+/** What an error response costs unless the meter says otherwise: nothing reached a provider. */
+export const NO_COST_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'x-costgate-cost-usd': nanosToUsd(0), 'x-costgate-saved-usd': nanosToUsd(0) });
+
+/**
+ * Status, headers and bytes for an error response. Every error carries the cost headers: 0 by default, or what the
+ * request really cost (earlier attempts that reported usage) when the meter priced it and set them on `err.headers`.
+ */
 export function renderError(err: GatewayError, format: WireFormat): { status: number; headers: Record<string, string>; body: string } {
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...err.headers };
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...NO_COST_HEADERS, ...err.headers };
   if (err.retryAfterSec !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(err.retryAfterSec)));
   return { status: err.status, headers, body: JSON.stringify(errorBody(err, format)) };
 }

@@ -5,7 +5,8 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Gateway } from '../gateway.js';
-import { GatewayError } from '../pipeline/errors.js';
+import { GatewayError, NO_COST_HEADERS } from '../pipeline/errors.js';
+import { uuid7 } from '../util/uuid7.js';
 import { routeRequest, errorResponse, meteredEndpoint } from './routes.js';
 import type { GatewayResponse } from '../pipeline/ctx.js';
 
@@ -119,7 +120,7 @@ export async function startHttpServer(gw: Gateway, opts: { host?: string; port?:
         if (res.headersSent) return void res.destroy();
         const err = e instanceof GatewayError ? e : new GatewayError('internal_error', 'internal gateway error', { cause: e });
         if (err.code === 'internal_error') process.emitWarning(`costgate: internal error: ${(e as Error)?.stack ?? e}`);
-        let out = errorResponse(err, format);
+        let out = errorResponse(err, format, req.headers as Record<string, string>);
         // A body refused for its size on a metered endpoint is still a call: recorded like any other rejection.
         const endpoint = err.code === 'body_too_large' && req.method === 'POST' ? meteredEndpoint(path) : undefined;
         if (endpoint) out = await gw.handle({ endpoint, body: undefined, raw: Buffer.alloc(0), headers: req.headers as Record<string, string>, signal: ac.signal, rejected: err });
@@ -136,7 +137,9 @@ export async function startHttpServer(gw: Gateway, opts: { host?: string; port?:
     if (!socket.writable) return socket.destroy();
     const status = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const body = JSON.stringify({ error: { message: status === 431 ? 'Request headers too large' : 'Malformed HTTP request', type: 'invalid_request_error', param: null, code: 'invalid_request' } });
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    // Unparseable at the HTTP level, so never metered; it still carries the headers every response has.
+    const meta = `x-costgate-cost-usd: ${NO_COST_HEADERS['x-costgate-cost-usd']}\r\nx-costgate-saved-usd: ${NO_COST_HEADERS['x-costgate-saved-usd']}\r\nx-costgate-request-id: cg-${uuid7()}`;
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${meta}\r\nconnection: close\r\n\r\n${body}`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

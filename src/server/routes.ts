@@ -3,10 +3,11 @@
  * JSON parsing, and OpenAI/Anthropic-format errors for anything that is not a valid request.
  */
 import type { Gateway } from '../gateway.js';
-import type { Endpoint, GatewayResponse } from '../pipeline/ctx.js';
+import { REQUEST_ID, type Endpoint, type GatewayResponse } from '../pipeline/ctx.js';
 import { GatewayError, renderError, type WireFormat } from '../pipeline/errors.js';
 import { adminRoute } from './admin-routes.js';
 import { isUtf8 } from 'node:buffer';
+import { uuid7 } from '../util/uuid7.js';
 
 export interface RawRequest {
   method: string;
@@ -34,8 +35,14 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 
-export function errorResponse(err: GatewayError, format: WireFormat): GatewayResponse {
+/**
+ * An error answered outside the metered pipeline (unknown endpoint, admin API, a failure before routing): it costs
+ * nothing, and carries a request id like every other response (the client's own when it sent a valid one).
+ */
+export function errorResponse(err: GatewayError, format: WireFormat, requestHeaders?: Record<string, string | undefined>): GatewayResponse {
   const r = renderError(err, format);
+  const hid = requestHeaders?.['x-costgate-request-id'];
+  r.headers['x-costgate-request-id'] = hid && REQUEST_ID.test(hid) ? hid : `cg-${uuid7()}`;
   return { status: r.status, headers: r.headers, body: r.body };
 }
 
@@ -141,7 +148,7 @@ export async function routeRequest(gw: Gateway, r: RawRequest): Promise<GatewayR
     }
     throw new GatewayError('not_found', `Unknown endpoint ${r.method} ${path}`);
   } catch (e) {
-    if (e instanceof GatewayError) return errorResponse(e, format);
+    if (e instanceof GatewayError) return errorResponse(e, format, r.headers);
     throw e;
   }
 }

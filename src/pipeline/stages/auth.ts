@@ -2,8 +2,9 @@
  * auth: who is calling and on whose behalf. Reads attribution from `x-costgate-*` headers or, for SDK users who
  * cannot set headers, from the body's `metadata` (keys `feature`, `user`, `team`, `priority`, `request_id`, or the
  * header names themselves). Those keys are removed from the body before it goes upstream, so a provider never sees
- * the gateway's bookkeeping.
+ * the gateway's bookkeeping. The client's credential is never kept: the ledger's `api_key_id` is its fingerprint.
  */
+import { hash } from 'node:crypto';
 import type { Stage } from '../compose.js';
 import type { Priority } from '../ctx.js';
 import { GatewayError } from '../errors.js';
@@ -18,6 +19,22 @@ function clean(v: unknown, name: string): string | undefined {
   if (typeof v !== 'string') throw new GatewayError('invalid_type', `${name} must be a string`, { param: name });
   if (v.length > MAX_LEN) throw new GatewayError('invalid_value', `${name} is longer than ${MAX_LEN} characters`, { param: name });
   return v;
+}
+
+const BEARER = /^bearer[ \t]+/i;
+
+/**
+ * The `api_key_id` of a call until virtual keys exist: `fp_` + the first 16 hex digits of the SHA-256 of the client's
+ * credential (`Authorization: Bearer …`, else `x-api-key`), undefined when it sent none. One-way and stable, so a
+ * key's calls group together (and anyone holding the key can compute its id) while the ledger holds no secret.
+ * About a microsecond (one native one-shot hash of a short string).
+ */
+export function keyFingerprint(h: Record<string, string | undefined>): string | undefined {
+  const a = h.authorization;
+  const m = a === undefined ? null : BEARER.exec(a);
+  let key = m ? a!.slice(m[0].length).trim() : undefined;
+  if (!key) key = h['x-api-key']?.trim();
+  return key ? `fp_${hash('sha256', key, 'hex').slice(0, 16)}` : undefined;
 }
 
 export const auth = (): Stage =>
@@ -54,5 +71,6 @@ export const auth = (): Stage =>
     ctx.meta.user = pick('user', 'x-costgate-user') ?? (ctx.surface === 'anthropic' ? clean(md?.user_id, 'metadata.user_id') : clean(ctx.body.user, 'user'));
     ctx.meta.team = pick('team', 'x-costgate-team');
     ctx.meta.priority = priority as Priority | undefined;
+    ctx.meta.apiKeyId = keyFingerprint(h);
     return next();
   };

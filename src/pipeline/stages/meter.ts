@@ -2,7 +2,8 @@
  * meter: the outermost stage, so it sees every outcome — success, stream end, client abort, and errors thrown by
  * any inner stage (budget rejections, validation, upstream failures). Each request is priced once, when it has
  * settled (for a stream, after its last byte): the response is never held up by metering. Non-streaming responses
- * carry `x-costgate-cost-usd` / `x-costgate-saved-usd` headers; streams carry them as HTTP trailers.
+ * carry `x-costgate-cost-usd` / `x-costgate-saved-usd` headers; streams carry them as HTTP trailers. Error responses
+ * carry them too: an error rethrown from here has them on its headers (what earlier attempts billed, often 0).
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Stage } from '../compose.js';
@@ -91,6 +92,7 @@ export const meter = (o: MeterOptions): Stage =>
         latencyMs: elapsed(ctx),
         streamed: false,
       });
-      throw e;
+      Object.assign(err.headers, costHeaders(finish()));
+      throw err;
     }
   };

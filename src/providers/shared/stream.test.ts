@@ -70,8 +70,56 @@ test('OpenAI → OpenAI passthrough: the usage chunk the gateway asked for is st
     assert.equal(proc.text, 'Hello there, friend.');
     const usageChunk = sse.split('\n\n').at(-3)! + '\n\n';
     assert.match(usageChunk, /"choices":\[\],"usage":\{"prompt_tokens":2006/);
-    assert.equal(out, wants ? sse : sse.replace(usageChunk, ''));
+    // A client that did not ask gets exactly the stream the provider sends without include_usage: no usage chunk, and
+    // no `"usage":null` on the others.
+    assert.equal(out, wants ? sse : openaiStream(openaiTextCompletion, false));
   }
+});
+
+test('OpenAI → OpenAI: a client that asked for usage gets the provider bytes untouched (every event forwarded as is)', () => {
+  const sse = openaiStream(openaiTextCompletion, true);
+  const proc = createStreamProcessor('openai', 'openai', true);
+  const split = new SseSplitter();
+  for (const p of pieces(sse)) {
+    for (const ev of split.push(p)) {
+      assert.equal(proc.push(ev), ev.raw + '\n\n');
+      assert.equal(proc.forwarded, true);
+    }
+  }
+});
+
+test('OpenAI → OpenAI, client without include_usage: "usage": null dropped in any spelling or position, content left alone', () => {
+  const strip = (raw: string) => {
+    const proc = createStreamProcessor('openai', 'openai', false);
+    const out = proc.push(parseEvent(raw));
+    return { out, forwarded: proc.forwarded, text: proc.text };
+  };
+  const tail = strip('data: {"id":"c1","choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}');
+  assert.deepEqual(tail, { out: 'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n', forwarded: false, text: 'hi' });
+  // Python-style separators, usage first or in the middle: parsed, top-level key removed.
+  for (const raw of [
+    'data: {"id": "c1", "choices": [{"index": 0, "delta": {"content": "hi"}}], "usage": null}',
+    'data: {"usage":null,"id":"c1","choices":[{"index":0,"delta":{"content":"hi"}}]}',
+    'data: {"id":"c1","usage":null,"choices":[{"index":0,"delta":{"content":"hi"}}]}',
+    'data: {"id":"c1",\ndata: "choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}',
+  ]) {
+    const r = strip(raw);
+    assert.deepEqual(JSON.parse(r.out.slice(6)), { id: 'c1', choices: [{ index: 0, delta: { content: 'hi' } }] }, raw);
+    assert.ok(r.out.endsWith('}\n\n') && r.out.indexOf('\n') === r.out.length - 2, 'one data line');
+  }
+  // "usage" as content, or a nested usage, is not the top-level key: forwarded as is.
+  for (const raw of ['data: {"id":"c1","choices":[{"index":0,"delta":{"content":"usage"}}]}', 'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"x"},"usage":null}],"x":1}']) {
+    assert.deepEqual(strip(raw).out, raw + '\n\n', raw);
+  }
+  // Usage on a content chunk (some OpenAI-compatible providers): metered, and not shown to this client.
+  const proc = createStreamProcessor('openai', 'openai', false);
+  const out = proc.push(parseEvent('data: {"id":"c1","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}'));
+  assert.equal(out, 'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\n');
+  assert.equal(proc.usage()?.inputTokens, 3);
+  // The same chunk to a client that asked keeps its usage.
+  const asked = createStreamProcessor('openai', 'openai', true);
+  const raw = 'data: {"id":"c1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}';
+  assert.equal(asked.push(parseEvent(raw)), raw + '\n\n');
 });
 
 test('OpenAI passthrough marks an error chunk and forwards it untouched', () => {

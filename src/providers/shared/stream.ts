@@ -55,6 +55,23 @@ const MAY_MATTER = /"usage"\s*:\s*(?!null\b)|"error"/;
 /** Unparsed chunk bytes held for `text` before they are folded in (bounds memory on long streams). */
 const PENDING_LIMIT = 64 * 1024;
 
+/** How OpenAI (compact JSON, usage the last member) ends every chunk once a stream is asked for usage. */
+const NULL_USAGE_TAIL = ',"usage":null}';
+
+/**
+ * The chunk's JSON without its top-level `"usage": null`, or undefined when it has none. The usual shape is cut off the
+ * end with no parsing: the member just before the closing brace of the document is a top-level one. Any other
+ * spelling (spaces, another position, data split over lines) is parsed and re-serialised on one line; `"usage"`
+ * inside the content is left alone.
+ */
+function withoutNullUsage(data: string, oneLine: boolean): string | undefined {
+  if (oneLine && data.endsWith(NULL_USAGE_TAIL)) return data.slice(0, data.length - NULL_USAGE_TAIL.length) + '}';
+  const c = safeParse(data);
+  if (!c || !('usage' in c) || c.usage !== null) return undefined;
+  delete c.usage;
+  return JSON.stringify(c);
+}
+
 class OpenAIUpstream implements StreamProcessor {
   complete = false;
   forwarded = false;
@@ -81,9 +98,16 @@ class OpenAIUpstream implements StreamProcessor {
     this.pendingChars = 0;
   }
 
+  /**
+   * An OpenAI client that did not ask for usage gets the stream it would have had without `include_usage` (which the
+   * gateway forces upstream): no usage chunk, and no `"usage": null` on every other chunk.
+   */
+  private readonly stripUsage: boolean;
+
   /** @param clientWantsUsage the client asked for `stream_options.include_usage` (else the usage chunk is dropped). */
   constructor(private readonly client: Wire, private readonly clientWantsUsage: boolean) {
     if (client === 'anthropic') this.toAnthropic = new OpenAIToAnthropicStream();
+    this.stripUsage = client === 'openai' && !clientWantsUsage;
   }
 
   push(ev: SseEvent): string {
@@ -102,6 +126,12 @@ class OpenAIUpstream implements StreamProcessor {
       // Passthrough of a plain content chunk: forwarded as is, parsed later only if its text is ever needed.
       this.pending.push(ev.data);
       if ((this.pendingChars += ev.data.length) > PENDING_LIMIT) this.fold();
+      // A client that asked for usage (or a chunk without the key) keeps the provider's bytes as they are.
+      if (this.stripUsage && ev.data.includes('"usage"')) {
+        // One `data: ` line (the usual event) is exactly that prefix and the data.
+        const d = withoutNullUsage(ev.data, ev.raw.length === ev.data.length + 6);
+        if (d !== undefined) return `data: ${d}\n\n`;
+      }
       return ev.raw + '\n\n';
     }
     const c = safeParse(ev.data);
@@ -115,7 +145,12 @@ class OpenAIUpstream implements StreamProcessor {
     if (c.usage) this.u = fromOpenAIUsage(c.usage);
     if (this.toAnthropic) return this.toAnthropic.push(c);
     // The usage-only final chunk exists because the gateway asked for it; a client that did not ask never sees it.
-    if (c.usage && !this.clientWantsUsage && (!c.choices || c.choices.length === 0)) return '';
+    if (this.stripUsage && 'usage' in c) {
+      if (c.usage && (!c.choices || c.choices.length === 0)) return '';
+      // Usage on a content chunk (some OpenAI-compatible providers), or null: not part of what this client asked for.
+      delete c.usage;
+      return `data: ${JSON.stringify(c)}\n\n`;
+    }
     return ev.raw + '\n\n';
   }
 
