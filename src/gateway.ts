@@ -14,6 +14,9 @@ import { auth, keyFingerprint } from './pipeline/stages/auth.js';
 import { route } from './pipeline/stages/route.js';
 import { dispatch } from './pipeline/stages/dispatch.js';
 import { meter } from './pipeline/stages/meter.js';
+import { budget, type SoftBudgetEvent } from './pipeline/stages/budget.js';
+import { MemoryBudgetStore } from './stores/budgets/memory.js';
+import type { BudgetStore } from './stores/budgets/types.js';
 import type { RecordSink, RequestRecord } from './pipeline/record.js';
 import { loadConfig, parseConfig, resolveConfig, type ResolvedConfig } from './config/load.js';
 import type { ConfigInput } from './config/schema.js';
@@ -46,6 +49,10 @@ export interface GatewayOptions {
   random?: () => number;
   /** Use this ledger store instead of the one config names (it is initialised, and closed with the gateway). */
   ledgerStore?: LedgerStore;
+  /** Use this budget store instead of the one `budgetStore` names (closed with the gateway). */
+  budgetStore?: BudgetStore;
+  /** A soft budget was crossed (also logged, and published on diagnostics_channel `costgate:budget`). */
+  onBudgetEvent?: (e: SoftBudgetEvent) => void;
 }
 
 export interface Gateway {
@@ -73,6 +80,7 @@ export interface Gateway {
   /** The ledger: its store (queries, reports) and the batching writer. */
   readonly ledger: { store: LedgerStore; writer: LedgerWriter };
   readonly pricer: Pricer;
+  readonly budgetStore: BudgetStore;
   close(): Promise<void>;
 }
 
@@ -162,6 +170,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     const { row, attempts } = toRows(rec, priced);
     writer.push(row, attempts);
   };
+  let budgetStore = options.budgetStore;
+  if (!budgetStore) {
+    if (config.budgetStore.kind === 'redis') {
+      const { RedisBudgetStore } = await import('./stores/budgets/redis.js');
+      budgetStore = new RedisBudgetStore(config.budgetStore.resolvedUrl, config.budgetStore.prefix);
+    } else budgetStore = new MemoryBudgetStore();
+  }
   const stages: Stage[] = [
     meter({
       pricer,
@@ -170,6 +185,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     }),
     auth(),
     route({ resolve: createResolver(config) }),
+    budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, onSoftCrossed: options.onBudgetEvent }),
     dispatch({ retries: config.retries, agents, breakers, random: options.random }),
   ];
   const pipeline = compose(stages);
@@ -271,10 +287,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     inFlight: () => inFlight,
     ledger: { store, writer },
     pricer,
+    budgetStore,
     async close() {
       await agents.close();
       await writer.close();
       await store.close();
+      await budgetStore.close();
       await Promise.all(simulators.map((s) => s.close()));
     },
   };

@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigSchema, TimeoutsSchema, SimulatorOptionsSchema, type Config, type ProviderConfig, type SimulatorOptions, type Timeouts } from './schema.js';
+import { ConfigSchema, TimeoutsSchema, SimulatorOptionsSchema, type BudgetConfig, type Config, type ProviderConfig, type SimulatorOptions, type Timeouts } from './schema.js';
+import { parseDuration, type WindowSpec } from '../budgets/window.js';
+import { usdToNanos } from '../budgets/money.js';
 import { ADAPTERS } from '../providers/registry.js';
 import type { ProviderAdapter, ProviderType } from '../providers/adapter.js';
 
@@ -40,6 +42,27 @@ export interface Deployment {
   headers: Record<string, string>;
 }
 
+export interface ResolvedBudget {
+  name: string;
+  scope: BudgetConfig['scope'];
+  value?: string;
+  window: WindowSpec;
+  limitNanos: bigint;
+  mode: 'hard' | 'soft';
+  status: 402 | 429;
+}
+
+function resolveBudgets(cfg: Config, source: string): ResolvedBudget[] {
+  const seen = new Set<string>();
+  return cfg.budgets.map((b, i) => {
+    const window: WindowSpec = typeof b.window === 'string' ? { kind: 'calendar', unit: b.window, tz: b.timezone } : { kind: 'rolling', ms: parseDuration(b.window.rolling)! };
+    const name = b.name ?? [b.scope, b.value, typeof b.window === 'string' ? b.window : `rolling-${b.window.rolling}`].filter(Boolean).join(':');
+    if (seen.has(name)) throw new ConfigError(`invalid config (${source}):\n  budgets.${i}.name: two budgets are named "${name}" (give one a name)`);
+    seen.add(name);
+    return { name, scope: b.scope, value: b.value, window, limitNanos: usdToNanos(b.amount), mode: b.mode, status: b.status };
+  });
+}
+
 export interface ResolvedConfig {
   server: Config['server'];
   retries: Config['retries'];
@@ -51,6 +74,8 @@ export interface ResolvedConfig {
   baselines: Map<string, string>;
   pricing: Config['pricing'];
   ledger: Config['ledger'] & { resolvedUrl?: string };
+  budgets: ResolvedBudget[];
+  budgetStore: Config['budgetStore'] & { resolvedUrl: string };
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -174,6 +199,8 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     baselines,
     pricing: cfg.pricing,
     ledger: { ...cfg.ledger, resolvedUrl },
+    budgets: resolveBudgets(cfg, source),
+    budgetStore: { ...cfg.budgetStore, resolvedUrl: (cfg.budgetStore.url.startsWith('env:') ? env[cfg.budgetStore.url.slice(4)] : cfg.budgetStore.url) || 'redis://127.0.0.1:6379' },
     source,
   };
 }

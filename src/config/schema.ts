@@ -3,6 +3,8 @@
  * because a silently ignored `budgt:` costs money. Parse here, then `resolve.ts` turns it into a ResolvedConfig.
  */
 import { z } from 'zod';
+import { usdToNanos } from '../budgets/money.js';
+import { parseDuration, validTimeZone } from '../budgets/window.js';
 
 const ms = z.number().int().nonnegative();
 
@@ -203,6 +205,53 @@ export const ServerSchema = z
   })
   .strict();
 
+/** Largest budget amount: spend is summed in Redis Lua (doubles), exact below 2^53 nano-dollars (~$9M). */
+const MAX_BUDGET_NANOS = 2n ** 53n - 1n;
+
+export const BudgetSchema = z
+  .object({
+    /** Shown in rejections and events; default `<scope>[:<value>]:<window>`. */
+    name: z.string().regex(/^[A-Za-z0-9._:@/-]{1,128}$/, '1-128 of A-Z a-z 0-9 . _ : @ / -').optional(),
+    scope: z.enum(['global', 'feature', 'team', 'user', 'key', 'model', 'provider']),
+    /** The feature/team/... this budget is for; omitted: each distinct value gets its own budget of `amount`. */
+    value: z.string().min(1).optional(),
+    /** Calendar `day` | `week` (ISO, from Monday) | `month` in `timezone`, or `{ rolling: 24h }` (s, m, h, d). */
+    window: z.union([
+      z.enum(['day', 'week', 'month']),
+      z.object({ rolling: z.string().refine((v) => parseDuration(v) !== undefined, 'a duration like 90s, 30m, 24h, 7d') }).strict(),
+    ]),
+    /** IANA time zone of calendar windows. */
+    timezone: z.string().refine(validTimeZone, 'not an IANA time zone').default('UTC'),
+    /** USD, a decimal string ("12.50") or number; converted to nano-dollars exactly. */
+    amount: z.union([z.string(), z.number()]).superRefine((v, c) => {
+      try {
+        if (usdToNanos(v) > MAX_BUDGET_NANOS) c.addIssue({ code: 'custom', message: 'at most 9007199.254740991 USD' });
+      } catch (e) {
+        c.addIssue({ code: 'custom', message: (e as Error).message });
+      }
+    }),
+    /** hard: calls that could exceed it are rejected; soft: never rejects, emits an event when crossed. */
+    mode: z.enum(['hard', 'soft']).default('hard'),
+    /** HTTP status of a rejection. */
+    status: z.union([z.literal(402), z.literal(429)]).default(402),
+  })
+  .strict()
+  .superRefine((b, c) => {
+    if (b.scope === 'global' && b.value !== undefined) c.addIssue({ code: 'custom', path: ['value'], message: 'a global budget has no value' });
+  });
+
+export const BudgetStoreSchema = z
+  .object({
+    kind: z.enum(['memory', 'redis']).default('memory'),
+    /** Redis URL, or `env:NAME` (default env:REDIS_URL, else redis://127.0.0.1:6379). */
+    url: z.string().min(1).default('env:REDIS_URL'),
+    /** Key prefix for every Redis key. */
+    prefix: z.string().min(1).max(200).default('costgate:budget:'),
+    /** A reservation never settled (crashed gateway) is released after this long. */
+    reservationTtlMs: z.number().int().min(1000).max(86_400_000).default(900_000),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     server: ServerSchema.default(ServerSchema.parse({})),
@@ -213,6 +262,8 @@ export const ConfigSchema = z
     circuitBreaker: CircuitBreakerSchema.default(CircuitBreakerSchema.parse({})),
     pricing: PricingSchema.default(PricingSchema.parse({})),
     ledger: LedgerSchema.default(LedgerSchema.parse({})),
+    budgets: z.array(BudgetSchema).default([]),
+    budgetStore: BudgetStoreSchema.default(BudgetStoreSchema.parse({})),
   })
   .strict();
 
@@ -224,3 +275,4 @@ export type QualityTable = z.infer<typeof QualityTableSchema>;
 export type Timeouts = z.infer<typeof TimeoutsSchema>;
 export type PriceOverride = z.infer<typeof PriceOverrideSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
+export type BudgetConfig = z.infer<typeof BudgetSchema>;

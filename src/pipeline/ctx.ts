@@ -120,6 +120,8 @@ export interface Ctx {
   meta: RequestMeta;
   route?: RouteVars;
   attempts: AttemptRecord[];
+  /** Called by the meter with the priced call once it has settled (budget settlement). */
+  afterPriced?: ((p: import('../pricing/pricer.js').Priced) => void)[];
   /** Resolves once with the outcome, when the whole response (including a stream) has been delivered or failed. */
   readonly settled: Promise<Outcome>;
   settle(o: Outcome): void;

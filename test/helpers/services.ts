@@ -43,3 +43,31 @@ export async function requirePostgres(): Promise<boolean> {
   if (because) throw new Error(`postgres unreachable at ${PG_URL} (${because})`);
   return false;
 }
+
+export const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+
+let redisReachable: Promise<boolean> | undefined;
+
+/** Whether Redis answers PING at REDIS_URL (checked once per process). */
+export function redisUp(): Promise<boolean> {
+  redisReachable ??= (async () => {
+    const { Redis } = await import('ioredis');
+    const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await r.connect();
+      return (await r.ping()) === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      r.disconnect();
+    }
+  })();
+  return redisReachable;
+}
+
+/** Like requirePostgres, for Redis: skip locally when it is down, fail under COSTGATE_REQUIRE_SERVICES. */
+export async function requireRedis(): Promise<boolean> {
+  if (await redisUp()) return true;
+  if (process.env.COSTGATE_REQUIRE_SERVICES) throw new Error(`redis unreachable at ${REDIS_URL} (COSTGATE_REQUIRE_SERVICES is set)`);
+  return false;
+}

@@ -64,6 +64,13 @@ export const meter = (o: MeterOptions): Stage =>
           o.onSinkError?.(e, rec);
         }
       }
+      for (const f of ctx.afterPriced ?? []) {
+        try {
+          f(priced);
+        } catch (e) {
+          o.onSinkError?.(e, rec);
+        }
+      }
       if (requestChannel.hasSubscribers) requestChannel.publish({ record: rec, priced });
       return priced;
     };
