@@ -46,11 +46,21 @@ const CONFIG = {
 };
 
 let t: TestGateway;
+/** Every chat body the in-process simulators received, as they parsed it off the wire (their answer hook sees it). */
+const upstreamBodies: Record<string, any>[] = [];
 /** Request ids of every client request sent to `t`, with how many upstream attempts each should have recorded. */
 const sent: { id: string; attempts: number }[] = [];
 
 before(async () => {
-  t = await startTestGateway({ config: CONFIG as never });
+  t = await startTestGateway({
+    config: CONFIG as never,
+    simulator: {
+      answer: (_model, body) => {
+        upstreamBodies.push(body);
+        return undefined; // the simulator's own answer
+      },
+    },
+  });
 });
 after(() => t.close());
 
@@ -207,14 +217,23 @@ test('OpenAI chat, non-streaming: one row, one attempt, header attribution, cost
 
 test('attribution from the body metadata (SDKs that cannot set headers); the keys never reach the provider', async () => {
   const rid = newId('md');
-  const body = chat('gpt-4o-mini', { metadata: { feature: 'summarize', user: 'u-md', team: 'growth', request_id: rid, keep: 'me' } });
+  // A prompt no other test sends picks this call's body out of what the simulators received.
+  const prompt = newId('metadata-prompt');
+  const metadata = { feature: 'summarize-md', user: 'u-md', team: 'growth-md', request_id: rid, 'x-costgate-priority': 'optional', keep: 'me' };
+  const body = chat('gpt-4o-mini', { messages: [{ role: 'user', content: prompt }], metadata });
   sent.push({ id: rid, attempts: 1 });
   const r = await http('POST', '/v1/chat/completions', body);
   assert.equal(r.status, 200, r.text);
   assert.equal(r.headers['x-costgate-request-id'], rid, 'metadata.request_id names the call');
   const row = await oneRow(rid);
-  assert.deepEqual([row.feature, row.user, row.team], ['summarize', 'u-md', 'growth']);
+  assert.deepEqual([row.feature, row.user, row.team, row.priority], ['summarize-md', 'u-md', 'growth-md', 'optional']);
   assertServed(row, { endpoint: 'chat', surface: 'openai', requested: 'gpt-4o-mini', model: 'gpt-4o-mini', provider: 'a', stream: false });
+  const received = upstreamBodies.filter((b) => b.messages?.at(-1)?.content === prompt);
+  assert.equal(received.length, 1, 'the provider received the call once');
+  const up = received[0]!;
+  assert.deepEqual(up.metadata, { keep: 'me' }, 'only the client\'s own metadata key reaches the provider');
+  const text = JSON.stringify(up);
+  for (const v of ['summarize-md', 'u-md', 'growth-md', rid, 'x-costgate', 'costgate_']) assert.ok(!text.includes(v), `${v} reached the provider: ${text}`);
 });
 
 for (const includeUsage of [false, true]) {

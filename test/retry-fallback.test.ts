@@ -188,6 +188,25 @@ test('401 from upstream (the gateway key is rejected): no retry, falls back to t
   });
 });
 
+for (const { surface, stream } of COMBOS) {
+  test(`${surface}${stream ? ' stream' : ''}: 403 from upstream (the gateway key lacks permission): no retry on that deployment, falls back`, async () => {
+    await withGateway(surface, { deps: [{ name: 'p', fault: 'status:403' }, { name: 'f', provider: 'b' }] }, async (t) => {
+      const r = await call(t, surface, stream);
+      assertSuccess(r, surface, stream, 'b');
+      assert.deepEqual(trail(r.rec), ['p:403:upstream_error', 'f:200:ok']);
+    });
+  });
+}
+
+test('403 on the only deployment: one attempt, 502 upstream_error naming the gateway credentials (not the client)', async () => {
+  await withGateway('openai', { deps: [{ name: 'p', fault: 'status:403' }] }, async (t) => {
+    const r = await call(t, 'openai');
+    assertError(r, 'openai', 502, 'upstream_error', 'api_error', 'upstream_error');
+    assert.match(r.json.error.message, /rejected the gateway's credentials/);
+    assert.deepEqual(trail(r.rec), ['p:403:upstream_error']);
+  });
+});
+
 test('connection refused is retried, then falls back', async () => {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));

@@ -16,7 +16,7 @@ import type { CircuitBreakers } from './breaker.js';
 import type { UpstreamCall } from '../pipeline/stages/dispatch-request.js';
 import { elapsed } from '../pipeline/ctx.js';
 import { GatewayError } from '../pipeline/errors.js';
-import { fromBodyError, malformed, transient, type AttemptFailure } from '../pipeline/stages/upstream-errors.js';
+import { fromBodyError, malformed, redactKey, transient, type AttemptFailure } from '../pipeline/stages/upstream-errors.js';
 import { createStreamProcessor } from '../providers/shared/stream.js';
 import { SseSplitter, sseEvent } from '../providers/shared/sse.js';
 import { incompleteStreamUsage, estimateUsage, recordAttempt, responseHeaders } from './attempt-log.js';
@@ -116,10 +116,16 @@ async function* relay(o: RelayOptions, verdict: Verdict): AsyncGenerator<string 
         }
         exact &&= split.exact;
       }
+      const key = dep.provider.apiKey;
       // An error event before any content (Anthropic's overloaded_error, typically): another attempt may do better.
       if (!sent && proc.upstreamError) {
-        verdict.failure = failure = transient(new GatewayError('upstream_error', `upstream stream error (${dep.name}): ${proc.upstreamError}`), res.statusCode);
+        verdict.failure = failure = transient(new GatewayError('upstream_error', `upstream stream error (${dep.name}): ${redactKey(proc.upstreamError, key)}`), res.statusCode);
         return;
+      }
+      // The provider's error event is relayed, but never with the gateway's key in it (re-encoded, not passed through).
+      if (proc.upstreamError && key && out.includes(key)) {
+        out = redactKey(out, key);
+        exact = false;
       }
       if (out) {
         ttftMs ??= elapsed(ctx);
@@ -129,7 +135,7 @@ async function* relay(o: RelayOptions, verdict: Verdict): AsyncGenerator<string 
     }
     if (proc.upstreamError) {
       // The provider's own error event has already been relayed (translated if need be).
-      failure = transient(new GatewayError('upstream_error', `upstream stream error (${dep.name}): ${proc.upstreamError}`), res.statusCode);
+      failure = transient(new GatewayError('upstream_error', `upstream stream error (${dep.name}): ${redactKey(proc.upstreamError, dep.provider.apiKey)}`), res.statusCode);
     } else if (!proc.complete) {
       failure = { ...transient(new GatewayError('upstream_bad_response', `upstream stream ended before completion (${dep.name})`), res.statusCode), recordCode: 'stream_cut' };
       if (!sent) {

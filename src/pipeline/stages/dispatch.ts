@@ -16,7 +16,7 @@ import { estimateUsage, recordAttempt, responseHeaders } from '../../upstream/at
 import { relayStream } from '../../upstream/relay.js';
 import { GatewayError } from '../errors.js';
 import { buildUpstreamCall, type UpstreamCall } from './dispatch-request.js';
-import { clientClosed, fromBodyError, fromThrown, fromUpstreamStatus, malformed, type AttemptFailure } from './upstream-errors.js';
+import { clientClosed, fromBodyError, fromThrown, fromUpstreamStatus, malformed, redactFailure, type AttemptFailure } from './upstream-errors.js';
 import { fromAnthropicUsage, fromOpenAIUsage } from '../../providers/usage.js';
 import { anthropicToOpenAIResponse, openaiToAnthropicResponse } from '../../providers/shared/translate-response.js';
 import { callUpstream, type UpstreamResponse } from '../../upstream/call.js';
@@ -131,6 +131,7 @@ async function attempt(ctx: Ctx, dep: Deployment, call: UpstreamCall, o: Dispatc
   const p = dep.provider;
   const clientGone = () => ctx.req.signal?.aborted === true;
   const fail = (f: AttemptFailure, status: number): AttemptFailure => {
+    redactFailure(f, p.apiKey);
     recordAttempt(ctx, dep, start, status, 'error', { errorCode: f.error.code, errorMessage: f.error.message });
     return f;
   };

@@ -23,6 +23,21 @@ export interface AttemptFailure {
   recordCode?: 'stream_cut';
 }
 
+/**
+ * The provider key, should an upstream message quote it back (OpenAI's "Incorrect API key provided: …" does, and so
+ * may a proxy's error page), is cut out of anything taken from an upstream answer before it reaches a client, a
+ * record or a log: keys are never echoed or stored.
+ */
+export function redactKey(text: string, key: string | undefined): string {
+  return key && text.includes(key) ? text.split(key).join('[redacted]') : text;
+}
+
+/** The same for a failure's message (upstream status text, a malformed answer's reason, a stream's error event). */
+export function redactFailure(f: AttemptFailure, key: string | undefined): AttemptFailure {
+  if (key && f.error.message.includes(key)) f.error.message = redactKey(f.error.message, key);
+  return f;
+}
+
 /** A failure that another attempt may fix (5xx, 429, timeouts, malformed answers). */
 export const transient = (error: GatewayError, status: number, retryAfterMs?: number): AttemptFailure => ({ error, retryable: true, fallback: true, status, retryAfterMs });
 
