@@ -10,33 +10,23 @@ import assert from 'node:assert/strict';
 import { createGateway } from '../src/gateway.js';
 import { maxCallCost } from '../src/pipeline/stages/budget.js';
 import { usdToNanos } from '../src/budgets/money.js';
+import { budgetLoadConfig, budgetLoadCall } from './helpers/budget-load.js';
 
 test('2,000 concurrent calls vs a $1.00 budget (memory store): 0 overspend, within one call of ideal', { timeout: 60_000 }, async () => {
-  const gw = await createGateway({
-    env: {},
-    config: {
-      ledger: { store: 'memory' },
-      providers: { sim: { type: 'simulator', simulator: { jitterMs: 30, defaultOutputTokens: 60 } } },
-      budgets: [{ name: 'one-dollar', scope: 'global', window: 'day', amount: '1.00' }],
-    },
-  });
+  const gw = await createGateway({ env: {}, config: budgetLoadConfig() as never });
   try {
     const limit = usdToNanos('1.00');
-    let maxCost = 0n;
     const results = await Promise.all(
-      Array.from({ length: 2000 }, (_, i) =>
-        gw.handle({ endpoint: 'chat', headers: {}, body: { model: 'gpt-4o', max_tokens: 60, messages: [{ role: 'user', content: `question ${i} ${'x '.repeat(i % 50)}` }] } }),
-      ),
+      Array.from({ length: 2000 }, (_, i) => gw.handle(budgetLoadCall(i))),
     );
     const admitted = results.filter((r) => r.status === 200).length;
     const rejected = results.filter((r) => r.status === 402).length;
     assert.equal(admitted + rejected, 2000);
     const summary = await gw.report({}, []);
     const settled = summary.total.costNanos;
-    void maxCost;
     // the largest maximum any request could have reserved (longest prompt), computed like the stage does
     const probe = { endpoint: 'chat', model: 'gpt-4o', body: { model: 'gpt-4o', max_tokens: 60, messages: [{ role: 'user', content: `question 1999 ${'x '.repeat(49)}` }] }, route: { deployments: [{ model: 'gpt-4o', provider: { name: 'sim' } }] } };
-    maxCost = maxCallCost(probe as any, gw.pricer).nanos;
+    const maxCost = maxCallCost(probe as any, gw.pricer).nanos;
     console.log(`memory: admitted ${admitted}, rejected ${rejected}, settled ${settled} nanos of ${limit}, max call ${maxCost}, ideal >= ${limit - maxCost}`);
     assert.ok(settled <= limit, `overspend: ${settled} > ${limit}`);
     assert.ok(limit - settled < maxCost, `under-used by ${limit - settled} (max call ${maxCost})`);
