@@ -5,9 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { withTestGateway, trail, type TestGateway } from './helpers/gateway.js';
 import { startSimulator, type Simulator } from '../src/providers/simulator/server.js';
-import type { RequestRecord } from '../src/pipeline/record.js';
 
 type Surface = 'openai' | 'anthropic';
 /** `latency` is `x-sim-latency`, e.g. `token=100`. */
@@ -26,20 +25,14 @@ const COMBOS = (['openai', 'anthropic'] as Surface[]).flatMap((surface) => [fals
 async function withGateway(surface: Surface, s: Setup, fn: (t: TestGateway) => Promise<void>): Promise<void> {
   const timeouts = { firstByteMs: 5000, connectMs: 300, ...s.timeouts };
   const headers = (d: Dep) => ({ ...(d.fault ? { 'x-sim-fault': d.fault } : {}), ...(d.latency ? { 'x-sim-latency': d.latency } : {}) });
-  const t = await startTestGateway({
-    config: {
-      providers: { a: { type: 'simulator', timeouts, ...(s.sim ? { baseUrl: s.sim.baseUrl } : {}) }, b: { type: 'simulator', timeouts } },
-      deployments: s.deps.map((d) => ({ name: d.name, provider: d.provider ?? 'a', model: d.model ?? MODEL[surface], headers: headers(d) })),
-      models: { m: { deployments: s.deps.map((d) => d.name) } },
-      retries: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 10_000, ...s.retries },
-      circuitBreaker: { failureThreshold: 100, cooldownMs: 60_000 },
-    } as never,
-  });
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
+  const config = {
+    providers: { a: { type: 'simulator', timeouts, ...(s.sim ? { baseUrl: s.sim.baseUrl } : {}) }, b: { type: 'simulator', timeouts } },
+    deployments: s.deps.map((d) => ({ name: d.name, provider: d.provider ?? 'a', model: d.model ?? MODEL[surface], headers: headers(d) })),
+    models: { m: { deployments: s.deps.map((d) => d.name) } },
+    retries: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 10_000, ...s.retries },
+    circuitBreaker: { failureThreshold: 100, cooldownMs: 60_000 },
+  };
+  await withTestGateway({ config: config as never }, fn);
 }
 
 const PATH: Record<Surface, string> = { openai: '/v1/chat/completions', anthropic: '/v1/messages' };
@@ -69,7 +62,6 @@ async function call(t: TestGateway, surface: Surface, stream = false, maxTokens 
   return { status: res.status, headers: res.headers, text, json, events: isSse ? parseSse(text) : [], rec: recs[before]! };
 }
 
-const trail = (rec: RequestRecord) => rec.attempts.map((a) => `${a.deployment}:${a.status}:${a.outcome === 'ok' ? 'ok' : a.errorCode}`);
 
 /** A complete, clean answer: no error event, and the stream's proper end. */
 function assertClean(r: Reply, surface: Surface, stream: boolean): void {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { startTestGateway, trail, type TestGateway } from './helpers/gateway.js';
 import type { RequestRecord } from '../src/pipeline/record.js';
 
 type Surface = 'openai' | 'anthropic';
@@ -71,7 +71,6 @@ async function call(t: TestGateway, surface: Surface, stream = false): Promise<R
 }
 
 /** `deployment:status:errorCode` per attempt, for compact assertions. */
-const trail = (rec: RequestRecord) => rec.attempts.map((a) => `${a.deployment}:${a.status}:${a.outcome === 'ok' ? 'ok' : a.errorCode}`);
 
 function assertSuccess(r: Reply, surface: Surface, stream: boolean, provider: string): void {
   assert.equal(r.status, 200, r.text);

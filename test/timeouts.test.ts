@@ -15,30 +15,22 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { ServerResponse } from 'node:http';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { withTestGateway, trail, type TestGateway } from './helpers/gateway.js';
 import { startCapture, type CaptureServer, type Captured } from './helpers/capture.js';
 import { anthropicStream, openaiStream, openaiTextCompletion } from '../src/providers/shared/wire-fixtures.js';
-import type { RequestRecord } from '../src/pipeline/record.js';
 
 type Surface = 'openai' | 'anthropic';
 const IDLE = 300;
-const trail = (rec: RequestRecord) => rec.attempts.map((a) => `${a.deployment}:${a.status}:${a.outcome === 'ok' ? 'ok' : a.errorCode}`);
 
 async function withGateway(providers: Record<string, unknown>, deps: { name: string; provider: string; model: string }[], fn: (t: TestGateway) => Promise<void>, attempts = 2): Promise<void> {
-  const t = await startTestGateway({
-    config: {
-      providers,
-      deployments: deps,
-      models: { m: { deployments: deps.map((d) => d.name) } },
-      retries: { attempts, baseDelayMs: 1, maxDelayMs: 2 },
-      circuitBreaker: { failureThreshold: 100, cooldownMs: 60_000 },
-    } as never,
-  });
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
+  const config = {
+    providers,
+    deployments: deps,
+    models: { m: { deployments: deps.map((d) => d.name) } },
+    retries: { attempts, baseDelayMs: 1, maxDelayMs: 2 },
+    circuitBreaker: { failureThreshold: 100, cooldownMs: 60_000 },
+  };
+  await withTestGateway({ config: config as never }, fn);
 }
 
 async function call(t: TestGateway, surface: Surface, stream: boolean) {

@@ -42,6 +42,19 @@ export async function startTestGateway(options: GatewayOptions = {}): Promise<Te
   };
 }
 
+/** Run `fn` against a fresh test gateway, closed afterwards whatever `fn` does. */
+export async function withTestGateway(options: GatewayOptions, fn: (t: TestGateway) => Promise<void>): Promise<void> {
+  const t = await startTestGateway(options);
+  try {
+    await fn(t);
+  } finally {
+    await t.close();
+  }
+}
+
+/** A request's attempts as `deployment:status:outcome`, e.g. `['p:0:upstream_timeout', 'p:200:ok']`. */
+export const trail = (rec: RequestRecord): string[] => rec.attempts.map((a) => `${a.deployment}:${a.status}:${a.outcome === 'ok' ? 'ok' : a.errorCode}`);
+
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: any; text: string }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await res.text();
