@@ -6,9 +6,8 @@
  * const res = await gw.handle({ endpoint: 'chat', body: { model: 'gpt-4o-mini', messages: [...] }, headers: {} });
  * await gw.close();
  */
-import { uuid7 } from './util/uuid7.js';
 import { compose, type Stage } from './pipeline/compose.js';
-import { createCtx, REQUEST_ID, type GatewayRequest, type GatewayResponse, type Endpoint } from './pipeline/ctx.js';
+import { createCtx, requestIdFor, type GatewayRequest, type GatewayResponse, type Endpoint } from './pipeline/ctx.js';
 import { GatewayError, renderError, toGatewayError } from './pipeline/errors.js';
 import { auth, keyFingerprint } from './pipeline/stages/auth.js';
 import { route } from './pipeline/stages/route.js';
@@ -195,7 +194,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   async function handle(req: GatewayRequest): Promise<GatewayResponse> {
     const surface = req.endpoint === 'messages' ? 'anthropic' : 'openai';
     const hid = req.headers['x-costgate-request-id'] ?? metadataRequestId(req.body);
-    const id = hid && REQUEST_ID.test(hid) ? hid : `cg-${uuid7()}`;
+    const id = requestIdFor(hid);
     let ctxCreated = false;
     try {
       if (req.rejected) throw req.rejected;

@@ -6,11 +6,17 @@ import type { Operation, Wire, Json } from '../providers/adapter.js';
 import type { Usage } from '../providers/usage.js';
 import type { Deployment } from '../config/load.js';
 import type { ErrorCode, GatewayError } from './errors.js';
+import { uuid7 } from '../util/uuid7.js';
 
 export type Endpoint = 'chat' | 'messages' | 'embeddings';
 
 /** A client-chosen request id (`x-costgate-request-id`, `metadata.request_id`): 1–128 of `A-Za-z0-9._:-`. */
 export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The id a response carries: the client's own when it is a valid one, else a new time-ordered `cg-…` id. */
+export function requestIdFor(clientId?: string): string {
+  return clientId && REQUEST_ID.test(clientId) ? clientId : `cg-${uuid7()}`;
+}
 
 /** A request as it enters the gateway, from HTTP or from the in-process library. */
 export interface GatewayRequest {

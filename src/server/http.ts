@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import type { AddressInfo } from 'node:net';
 import type { Gateway } from '../gateway.js';
 import { GatewayError, NO_COST_HEADERS } from '../pipeline/errors.js';
-import { uuid7 } from '../util/uuid7.js';
+import { requestIdFor } from '../pipeline/ctx.js';
 import { routeRequest, errorResponse, meteredEndpoint } from './routes.js';
 import type { GatewayResponse } from '../pipeline/ctx.js';
 
@@ -138,7 +138,7 @@ export async function startHttpServer(gw: Gateway, opts: { host?: string; port?:
     const status = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const body = JSON.stringify({ error: { message: status === 431 ? 'Request headers too large' : 'Malformed HTTP request', type: 'invalid_request_error', param: null, code: 'invalid_request' } });
     // Unparseable at the HTTP level, so never metered; it still carries the headers every response has.
-    const meta = `x-costgate-cost-usd: ${NO_COST_HEADERS['x-costgate-cost-usd']}\r\nx-costgate-saved-usd: ${NO_COST_HEADERS['x-costgate-saved-usd']}\r\nx-costgate-request-id: cg-${uuid7()}`;
+    const meta = `x-costgate-cost-usd: ${NO_COST_HEADERS['x-costgate-cost-usd']}\r\nx-costgate-saved-usd: ${NO_COST_HEADERS['x-costgate-saved-usd']}\r\nx-costgate-request-id: ${requestIdFor()}`;
     socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${meta}\r\nconnection: close\r\n\r\n${body}`);
   });
   await new Promise<void>((resolve, reject) => {

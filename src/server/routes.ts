@@ -3,11 +3,10 @@
  * JSON parsing, and OpenAI/Anthropic-format errors for anything that is not a valid request.
  */
 import type { Gateway } from '../gateway.js';
-import { REQUEST_ID, type Endpoint, type GatewayResponse } from '../pipeline/ctx.js';
+import { requestIdFor, type Endpoint, type GatewayResponse } from '../pipeline/ctx.js';
 import { GatewayError, renderError, type WireFormat } from '../pipeline/errors.js';
 import { adminRoute } from './admin-routes.js';
 import { isUtf8 } from 'node:buffer';
-import { uuid7 } from '../util/uuid7.js';
 
 export interface RawRequest {
   method: string;
@@ -41,8 +40,7 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
  */
 export function errorResponse(err: GatewayError, format: WireFormat, requestHeaders?: Record<string, string | undefined>): GatewayResponse {
   const r = renderError(err, format);
-  const hid = requestHeaders?.['x-costgate-request-id'];
-  r.headers['x-costgate-request-id'] = hid && REQUEST_ID.test(hid) ? hid : `cg-${uuid7()}`;
+  r.headers['x-costgate-request-id'] = requestIdFor(requestHeaders?.['x-costgate-request-id']);
   return { status: r.status, headers: r.headers, body: r.body };
 }
 

@@ -87,6 +87,8 @@ async function* relay(o: RelayOptions, verdict: Verdict): AsyncGenerator<string 
   let failure: AttemptFailure | undefined;
   let finished = false;
   try {
+    // Redacted out of any upstream error text the client or the record would see.
+    const key = dep.provider.apiKey;
     for (;;) {
       let chunks: Buffer[];
       try {
@@ -116,7 +118,6 @@ async function* relay(o: RelayOptions, verdict: Verdict): AsyncGenerator<string 
         }
         exact &&= split.exact;
       }
-      const key = dep.provider.apiKey;
       // An error event before any content (Anthropic's overloaded_error, typically): another attempt may do better.
       if (!sent && proc.upstreamError) {
         verdict.failure = failure = transient(new GatewayError('upstream_error', `upstream stream error (${dep.name}): ${redactKey(proc.upstreamError, key)}`), res.statusCode);
@@ -135,7 +136,7 @@ async function* relay(o: RelayOptions, verdict: Verdict): AsyncGenerator<string 
     }
     if (proc.upstreamError) {
       // The provider's own error event has already been relayed (translated if need be).
-      failure = transient(new GatewayError('upstream_error', `upstream stream error (${dep.name}): ${redactKey(proc.upstreamError, dep.provider.apiKey)}`), res.statusCode);
+      failure = transient(new GatewayError('upstream_error', `upstream stream error (${dep.name}): ${redactKey(proc.upstreamError, key)}`), res.statusCode);
     } else if (!proc.complete) {
       failure = { ...transient(new GatewayError('upstream_bad_response', `upstream stream ended before completion (${dep.name})`), res.statusCode), recordCode: 'stream_cut' };
       if (!sent) {

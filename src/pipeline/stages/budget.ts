@@ -63,7 +63,15 @@ function scopeValue(ctx: Ctx, b: ResolvedBudget): string | undefined {
   }
 }
 
-const maxRate = (tokens: number, ...rs: (Rate | undefined)[]): bigint => rs.reduce<bigint>((m, r) => (r === undefined ? m : rateAt(r, tokens) > m ? rateAt(r, tokens) : m), 0n);
+function maxRate(tokens: number, ...rs: (Rate | undefined)[]): bigint {
+  let m = 0n;
+  for (const r of rs) {
+    if (r === undefined) continue;
+    const v = rateAt(r, tokens);
+    if (v > m) m = v;
+  }
+  return m;
+}
 
 /** The most this call can cost on its routed (first) deployment, in nano-dollars. */
 export function maxCallCost(ctx: Ctx, pricer: Pricer): { nanos: bigint; inputTokens: number; outputTokens: number } {

@@ -34,7 +34,7 @@ export function redactKey(text: string, key: string | undefined): string {
 
 /** The same for a failure's message (upstream status text, a malformed answer's reason, a stream's error event). */
 export function redactFailure(f: AttemptFailure, key: string | undefined): AttemptFailure {
-  if (key && f.error.message.includes(key)) f.error.message = redactKey(f.error.message, key);
+  f.error.message = redactKey(f.error.message, key);
   return f;
 }
 
