@@ -140,6 +140,11 @@ export function envProviders(env: NodeJS.ProcessEnv): Config['providers'] {
   return out;
 }
 
+/** A config value given as `env:NAME` is that environment variable (undefined when unset); any other is itself. */
+function envValue(v: string, env: NodeJS.ProcessEnv): string | undefined {
+  return v.startsWith('env:') ? env[v.slice(4)] : v;
+}
+
 export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env, source = 'defaults'): ResolvedConfig {
   const providerCfgs = Object.keys(cfg.providers).length ? cfg.providers : envProviders(env);
   const providers = new Map<string, ResolvedProvider>();
@@ -184,8 +189,7 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     });
     aliases.set(alias, a.deployments);
   }
-  let resolvedUrl: string | undefined = cfg.ledger.url;
-  if (resolvedUrl.startsWith('env:')) resolvedUrl = env[resolvedUrl.slice(4)];
+  const resolvedUrl = envValue(cfg.ledger.url, env);
   if (cfg.ledger.store === 'postgres' && !resolvedUrl) {
     throw new ConfigError(`invalid config (${source}):\n  ledger.url: no Postgres URL (${cfg.ledger.url} is not set)`);
   }
@@ -200,7 +204,7 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     pricing: cfg.pricing,
     ledger: { ...cfg.ledger, resolvedUrl },
     budgets: resolveBudgets(cfg, source),
-    budgetStore: { ...cfg.budgetStore, resolvedUrl: (cfg.budgetStore.url.startsWith('env:') ? env[cfg.budgetStore.url.slice(4)] : cfg.budgetStore.url) || 'redis://127.0.0.1:6379' },
+    budgetStore: { ...cfg.budgetStore, resolvedUrl: envValue(cfg.budgetStore.url, env) || 'redis://127.0.0.1:6379' },
     source,
   };
 }
