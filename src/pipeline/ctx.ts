@@ -126,6 +126,10 @@ export interface Ctx {
   meta: RequestMeta;
   route?: RouteVars;
   attempts: AttemptRecord[];
+  /** Governance decisions taken on the call (`shed:…`, `queued:…`, `capped:max_tokens=…`), recorded in the ledger. */
+  governance: string[];
+  /** Milliseconds the call waited in the priority queue. */
+  queueMs?: number;
   /** Called by the meter with the priced call once it has settled (budget settlement). */
   afterPriced?: ((p: import('../pricing/pricer.js').Priced) => void)[];
   /** Resolves once with the outcome, when the whole response (including a stream) has been delivered or failed. */
@@ -158,6 +162,7 @@ export function createCtx(req: GatewayRequest, body: Json, id: string): Ctx {
     clientWantsUsage: endpoint === 'messages' ? stream : body.stream_options?.include_usage === true,
     meta: { requestId: id },
     attempts: [],
+    governance: [],
     settled,
     settle(o) {
       if (done) return;

@@ -32,6 +32,10 @@ export interface RequestRecord {
   clientAborted: boolean;
   cacheStatus?: 'miss' | 'exact' | 'semantic' | 'dedup';
   batch?: boolean;
+  /** Governance decisions taken on the call (see LedgerRow.governance). */
+  governance?: string[];
+  /** Time spent waiting in the priority queue, ms. */
+  queueMs?: number;
   attempts: AttemptRecord[];
 }
 
@@ -65,6 +69,8 @@ export function buildRecord(ctx: Ctx, o: Outcome): RequestRecord {
     clientAborted: o.clientAborted ?? false,
     cacheStatus: o.cacheStatus,
     batch: o.batch,
+    governance: ctx.governance.length ? ctx.governance : undefined,
+    queueMs: ctx.queueMs,
     attempts: ctx.attempts,
   };
 }

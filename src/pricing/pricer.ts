@@ -16,6 +16,8 @@ export interface Priced {
   priceSource: string;
   /** Cost of each upstream attempt, in order (failed attempts that reported no usage cost 0). */
   attemptCosts: number[];
+  /** What a response-cache hit avoided paying: the served model's price for the replayed usage (0 when not a hit). */
+  avoidedCostNanos?: number;
 }
 
 export interface PricerOptions {
@@ -76,6 +78,6 @@ export class Pricer {
       baselineCostNanos = servedNanos ?? 0;
     }
     const source = servedRates?.source;
-    return { costNanos, baselineModel: baselineModel ?? null, baselineCostNanos, priceSource: hit ? `cache:${source ?? 'unpriced'}` : source ?? 'unpriced', attemptCosts };
+    return { costNanos, baselineModel: baselineModel ?? null, baselineCostNanos, priceSource: hit ? `cache:${source ?? 'unpriced'}` : source ?? 'unpriced', attemptCosts, avoidedCostNanos: hit ? servedNanos ?? 0 : 0 };
   }
 }

@@ -46,6 +46,9 @@ export function toRows(rec: RequestRecord, p: Priced): { row: LedgerRow; attempt
     routeDecision: rec.routeDecision ?? null,
     routeReason: rec.routeReason ?? null,
     attemptCount: rec.attempts.filter((a) => a.outcome !== 'skipped').length,
+    avoidedCostNanos: p.avoidedCostNanos ?? 0,
+    governance: rec.governance?.length ? rec.governance.join(';').slice(0, MAX_ERROR_MESSAGE) : null,
+    queueMs: rec.queueMs ?? null,
   };
   const attempts: AttemptRow[] = rec.attempts.map((a, i) => ({
     uid,

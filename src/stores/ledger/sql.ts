@@ -37,6 +37,11 @@ export function migrations(d: Dialect): string[] {
     ALTER TABLE ledger_attempts RENAME COLUMN cost_micros TO cost_nanos;
     UPDATE ledger_requests SET cost_nanos = cost_nanos * 1000, baseline_cost_nanos = baseline_cost_nanos * 1000;
     UPDATE ledger_attempts SET cost_nanos = cost_nanos * 1000;`,
+    // 3: what a response-cache hit avoided paying (n$), and the governance decision taken on the call (load shedding,
+    // queueing, token caps), with how long it waited in the priority queue.
+    `ALTER TABLE ledger_requests ADD COLUMN avoided_cost_nanos ${big} NOT NULL DEFAULT 0;
+    ALTER TABLE ledger_requests ADD COLUMN governance TEXT;
+    ALTER TABLE ledger_requests ADD COLUMN queue_ms ${real};`,
   ];
 }
 
@@ -45,6 +50,7 @@ export const REQUEST_COLUMNS = [
   'api_key_id', 'priority', 'stream', 'status', 'error_type', 'error_message', 'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens',
   'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'usage_estimated', 'cost_nanos', 'baseline_model', 'baseline_cost_nanos',
   'price_source', 'batch', 'latency_ms', 'ttft_ms', 'cache_status', 'route_decision', 'route_reason', 'attempt_count',
+  'avoided_cost_nanos', 'governance', 'queue_ms',
 ] as const;
 
 export const ATTEMPT_COLUMNS = ['uid', 'n', 'ts', 'deployment', 'provider', 'model', 'status', 'outcome', 'error_type', 'latency_ms', 'input_tokens', 'output_tokens', 'cost_nanos'] as const;
@@ -55,6 +61,7 @@ export function requestValues(r: LedgerRow): unknown[] {
     r.apiKeyId, r.priority, r.stream ? 1 : 0, r.status, r.errorType, r.errorMessage, r.inputTokens, r.cacheReadTokens, r.cacheWrite5mTokens,
     r.cacheWrite1hTokens, r.outputTokens, r.reasoningTokens, r.usageEstimated ? 1 : 0, r.costNanos, r.baselineModel, r.baselineCostNanos,
     r.priceSource, r.batch ? 1 : 0, r.latencyMs, r.ttftMs, r.cacheStatus, r.routeDecision, r.routeReason, r.attemptCount,
+    r.avoidedCostNanos, r.governance, r.queueMs,
   ];
 }
 
@@ -77,6 +84,8 @@ export function rowFromDb(x: Record<string, unknown>): LedgerRow {
     baselineCostNanos: num(x.baseline_cost_nanos), priceSource: String(x.price_source), batch: num(x.batch) === 1, latencyMs: num(x.latency_ms),
     ttftMs: x.ttft_ms === null || x.ttft_ms === undefined ? null : num(x.ttft_ms), cacheStatus: String(x.cache_status),
     routeDecision: (x.route_decision as string) ?? null, routeReason: (x.route_reason as string) ?? null, attemptCount: num(x.attempt_count),
+    avoidedCostNanos: num(x.avoided_cost_nanos), governance: (x.governance as string) ?? null,
+    queueMs: x.queue_ms === null || x.queue_ms === undefined ? null : num(x.queue_ms),
   };
 }
 

@@ -40,6 +40,16 @@ export interface LedgerRow {
   routeDecision: string | null;
   routeReason: string | null;
   attemptCount: number;
+  /** What a response-cache hit avoided paying upstream (n$): the served model's price for the usage replayed; 0 otherwise. */
+  avoidedCostNanos: number;
+  /**
+   * The governance decision taken on this call, when one was: `shed:<reason>` (rejected by load shedding),
+   * `queued:<reason>` (waited in the priority queue), `capped:max_tokens=<n>` / `default:max_tokens=<n>`; several are
+   * joined with `;`. Null when nothing intervened.
+   */
+  governance: string | null;
+  /** Milliseconds the call waited in the priority queue (null when it did not queue). */
+  queueMs: number | null;
 }
 
 export interface AttemptRow {
