@@ -14,6 +14,9 @@ import { route } from './pipeline/stages/route.js';
 import { dispatch } from './pipeline/stages/dispatch.js';
 import { meter } from './pipeline/stages/meter.js';
 import { budget, type SoftBudgetEvent } from './pipeline/stages/budget.js';
+import { limits } from './pipeline/stages/limits.js';
+import { admission } from './pipeline/stages/admission.js';
+import { Admission } from './governance/admission.js';
 import { MemoryBudgetStore } from './stores/budgets/memory.js';
 import type { BudgetStore } from './stores/budgets/types.js';
 import type { RecordSink, RequestRecord } from './pipeline/record.js';
@@ -176,6 +179,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       budgetStore = new RedisBudgetStore(config.budgetStore.resolvedUrl, config.budgetStore.prefix);
     } else budgetStore = new MemoryBudgetStore();
   }
+  const pr = config.priorities;
+  const admissionGate = pr.maxInFlight > 0 ? new Admission({ maxInFlight: pr.maxInFlight, optionalShedAt: pr.optionalShedAt, queueMax: pr.queue.maxSize, queueTimeoutMs: pr.queue.timeoutMs }) : undefined;
   const stages: Stage[] = [
     meter({
       pricer,
@@ -183,8 +188,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       onSinkError: (e) => process.emitWarning(`costgate: record sink failed: ${(e as Error).message}`),
     }),
     auth(),
+    limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
     route({ resolve: createResolver(config) }),
-    budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, onSoftCrossed: options.onBudgetEvent }),
+    budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),
+    ...(admissionGate ? [admission({ admission: admissionGate, retryAfterSec: config.priorities.retryAfterSec })] : []),
     dispatch({ retries: config.retries, agents, breakers, random: options.random }),
   ];
   const pipeline = compose(stages);

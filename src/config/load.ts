@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigSchema, TimeoutsSchema, SimulatorOptionsSchema, type BudgetConfig, type Config, type ProviderConfig, type SimulatorOptions, type Timeouts } from './schema.js';
+import { ConfigSchema, TimeoutsSchema, SimulatorOptionsSchema, type BudgetConfig, type FeatureConfig, type LimitsConfig, type PrioritiesConfig, type RateConfig, type Config, type ProviderConfig, type SimulatorOptions, type Timeouts } from './schema.js';
 import { parseDuration, type WindowSpec } from '../budgets/window.js';
 import { usdToNanos } from '../budgets/money.js';
 import { ADAPTERS } from '../providers/registry.js';
@@ -50,6 +50,23 @@ export interface ResolvedBudget {
   limitNanos: bigint;
   mode: 'hard' | 'soft';
   status: 402 | 429;
+  /** Priorities this budget counts but never refuses. */
+  exemptPriorities: ('critical' | 'important' | 'optional')[];
+}
+
+/** A rate limit as the limits stage applies it: per tier (scope `user`, only for calls of that tier) or per scope. */
+export interface ResolvedRateLimit {
+  name: string;
+  scope: 'global' | 'feature' | 'team' | 'user' | 'key' | 'model';
+  value?: string;
+  /** Applies only to calls of this tier (tier limits). */
+  tier?: string;
+  rate: RateConfig;
+}
+
+export interface ResolvedLimits extends Omit<LimitsConfig, 'rateLimits'> {
+  /** Tier limits first (one per tier), then `rateLimits` in order. */
+  rules: ResolvedRateLimit[];
 }
 
 function resolveBudgets(cfg: Config, source: string): ResolvedBudget[] {
@@ -59,8 +76,22 @@ function resolveBudgets(cfg: Config, source: string): ResolvedBudget[] {
     const name = b.name ?? [b.scope, b.value, typeof b.window === 'string' ? b.window : `rolling-${b.window.rolling}`].filter(Boolean).join(':');
     if (seen.has(name)) throw new ConfigError(`invalid config (${source}):\n  budgets.${i}.name: two budgets are named "${name}" (give one a name)`);
     seen.add(name);
-    return { name, scope: b.scope, value: b.value, window, limitNanos: usdToNanos(b.amount), mode: b.mode, status: b.status };
+    return { name, scope: b.scope, value: b.value, window, limitNanos: usdToNanos(b.amount), mode: b.mode, status: b.status, exemptPriorities: b.exemptPriorities };
   });
+}
+
+function resolveLimits(cfg: Config, source: string): ResolvedLimits {
+  const { rateLimits, ...rest } = cfg.limits;
+  const rules: ResolvedRateLimit[] = Object.entries(cfg.limits.tiers).map(([tier, rate]) => ({ name: `tier:${tier}`, scope: 'user', tier, rate }));
+  const seen = new Set(rules.map((r) => r.name));
+  rateLimits.forEach((r, i) => {
+    const { name: n, scope, value, ...rate } = r;
+    const name = n ?? [scope, value].filter(Boolean).join(':');
+    if (seen.has(name)) throw new ConfigError(`invalid config (${source}):\n  limits.rateLimits.${i}.name: two limits are named "${name}" (give one a name)`);
+    seen.add(name);
+    rules.push({ name, scope, value, rate });
+  });
+  return { ...rest, rules };
 }
 
 export interface ResolvedConfig {
@@ -76,6 +107,9 @@ export interface ResolvedConfig {
   ledger: Config['ledger'] & { resolvedUrl?: string };
   budgets: ResolvedBudget[];
   budgetStore: Config['budgetStore'] & { resolvedUrl: string };
+  limits: ResolvedLimits;
+  features: Record<string, FeatureConfig>;
+  priorities: PrioritiesConfig;
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -205,6 +239,9 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     ledger: { ...cfg.ledger, resolvedUrl },
     budgets: resolveBudgets(cfg, source),
     budgetStore: { ...cfg.budgetStore, resolvedUrl: envValue(cfg.budgetStore.url, env) || 'redis://127.0.0.1:6379' },
+    limits: resolveLimits(cfg, source),
+    features: cfg.features,
+    priorities: cfg.priorities,
     source,
   };
 }

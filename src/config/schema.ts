@@ -234,6 +234,8 @@ export const BudgetSchema = z
     mode: z.enum(['hard', 'soft']).default('hard'),
     /** HTTP status of a rejection. */
     status: z.union([z.literal(402), z.literal(429)]).default(402),
+    /** Calls of these priorities are counted but never refused by this budget (e.g. `[critical]`). */
+    exemptPriorities: z.array(z.enum(['critical', 'important', 'optional'])).default([]),
   })
   .strict()
   .superRefine((b, c) => {
@@ -252,6 +254,91 @@ export const BudgetStoreSchema = z
   })
   .strict();
 
+const PRIORITY = z.enum(['critical', 'important', 'optional']);
+const tokens = z.number().int().positive();
+
+/** Requests and tokens per minute / day; each is optional (absent: unlimited). Tokens = input + output. */
+export const RateSchema = z
+  .object({
+    requestsPerMinute: z.number().int().positive().optional(),
+    requestsPerDay: z.number().int().positive().optional(),
+    tokensPerMinute: tokens.optional(),
+    tokensPerDay: tokens.optional(),
+  })
+  .strict();
+
+/** A rate limit on a scope: each distinct user/key/feature/team (or the one `value`) gets its own counters. */
+export const RateLimitSchema = RateSchema.extend({
+  name: z.string().regex(/^[A-Za-z0-9._:@/-]{1,128}$/, '1-128 of A-Z a-z 0-9 . _ : @ / -').optional(),
+  scope: z.enum(['global', 'feature', 'team', 'user', 'key', 'model']),
+  value: z.string().min(1).optional(),
+})
+  .strict()
+  .superRefine((r, c) => {
+    if (r.requestsPerMinute === undefined && r.requestsPerDay === undefined && r.tokensPerMinute === undefined && r.tokensPerDay === undefined) {
+      c.addIssue({ code: 'custom', message: 'set at least one of requestsPerMinute, requestsPerDay, tokensPerMinute, tokensPerDay' });
+    }
+    if (r.scope === 'global' && r.value !== undefined) c.addIssue({ code: 'custom', path: ['value'], message: 'a global limit has no value' });
+  });
+
+export const LimitsSchema = z
+  .object({
+    /** Per-user rate limits by tier (a user's tier: `users`, then `keys`, then the `x-costgate-tier` header, then `defaultTier`). */
+    tiers: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'tier names use letters, digits, _ . -'), RateSchema).default({}),
+    /** Tier of calls that name none; omitted: such calls have no tier limit. */
+    defaultTier: z.string().min(1).optional(),
+    /** User → tier. */
+    users: z.record(z.string(), z.string()).default({}),
+    /** API key id (`fp_…`, see `api_key_id`) → tier. */
+    keys: z.record(z.string(), z.string()).default({}),
+    /** Accept `x-costgate-tier` from the client (your app server sets it); off when end users hold gateway keys. */
+    trustTierHeader: z.boolean().default(true),
+    /** Time zone of the `…PerDay` windows (calendar days). */
+    timezone: z.string().refine(validTimeZone, 'not an IANA time zone').default('UTC'),
+    /** Further limits per key, feature, team, user, model or globally. */
+    rateLimits: z.array(RateLimitSchema).default([]),
+    /** Input-token cap per request (413 above it, before any upstream call); 0 = no cap. Per feature: `features.<f>.maxInputTokens`. */
+    maxInputTokens: z.number().int().nonnegative().default(32_000),
+    /** `max_tokens` set on calls that set none (chat/messages); per feature: `features.<f>.defaultMaxTokens`. */
+    defaultMaxTokens: tokens.optional(),
+    /** Largest `max_tokens` a call may ask for; larger asks are lowered to it. Per feature: `features.<f>.maxTokensCeiling`. */
+    maxTokensCeiling: tokens.optional(),
+  })
+  .strict();
+
+export const FeatureSchema = z
+  .object({
+    /** Priority of this feature's calls when the call names none. */
+    priority: PRIORITY.optional(),
+    maxInputTokens: z.number().int().nonnegative().optional(),
+    defaultMaxTokens: tokens.optional(),
+    maxTokensCeiling: tokens.optional(),
+  })
+  .strict();
+
+export const PrioritiesSchema = z
+  .object({
+    /** Priority of calls that name none and whose feature sets none. */
+    default: PRIORITY.default('important'),
+    /**
+     * Shed by budget: a call of this priority is rejected (503) once it would take a hard budget past this fraction
+     * of its amount; the rest of the budget is kept for higher priorities. `critical` always may use all of it.
+     */
+    budgetFraction: z
+      .object({ optional: z.number().gt(0).max(1).default(0.8), important: z.number().gt(0).max(1).default(1) })
+      .strict()
+      .default({ optional: 0.8, important: 1 }),
+    /** Requests in flight in this gateway process (0 = unlimited). At the limit: optional → 503, important → queue, critical → admitted. */
+    maxInFlight: z.number().int().nonnegative().default(0),
+    /** Optional calls are shed earlier, once in-flight reaches this fraction of maxInFlight. */
+    optionalShedAt: z.number().gt(0).max(1).default(0.8),
+    /** Important calls wait for a slot here (FIFO); a full queue or a wait past timeoutMs sheds them (503). */
+    queue: z.object({ maxSize: z.number().int().nonnegative().default(100), timeoutMs: ms.default(10_000) }).strict().default({ maxSize: 100, timeoutMs: 10_000 }),
+    /** Retry-After (seconds) on a capacity shed. */
+    retryAfterSec: z.number().int().positive().default(1),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     server: ServerSchema.default(ServerSchema.parse({})),
@@ -264,8 +351,19 @@ export const ConfigSchema = z
     ledger: LedgerSchema.default(LedgerSchema.parse({})),
     budgets: z.array(BudgetSchema).default([]),
     budgetStore: BudgetStoreSchema.default(BudgetStoreSchema.parse({})),
+    limits: LimitsSchema.default(LimitsSchema.parse({})),
+    features: z.record(z.string().min(1).max(256), FeatureSchema).default({}),
+    priorities: PrioritiesSchema.default(PrioritiesSchema.parse({})),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const tier = (t: string, path: (string | number)[]) => {
+      if (!(t in c.limits.tiers)) ctx.addIssue({ code: 'custom', path, message: `no tier "${t}" in limits.tiers (${Object.keys(c.limits.tiers).join(', ') || 'none defined'})` });
+    };
+    if (c.limits.defaultTier !== undefined) tier(c.limits.defaultTier, ['limits', 'defaultTier']);
+    for (const [u, t] of Object.entries(c.limits.users)) tier(t, ['limits', 'users', u]);
+    for (const [k, t] of Object.entries(c.limits.keys)) tier(t, ['limits', 'keys', k]);
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ProviderConfig = z.infer<typeof ProviderSchema>;
@@ -276,3 +374,7 @@ export type Timeouts = z.infer<typeof TimeoutsSchema>;
 export type PriceOverride = z.infer<typeof PriceOverrideSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type BudgetConfig = z.infer<typeof BudgetSchema>;
+export type RateConfig = z.infer<typeof RateSchema>;
+export type LimitsConfig = z.infer<typeof LimitsSchema>;
+export type FeatureConfig = z.infer<typeof FeatureSchema>;
+export type PrioritiesConfig = z.infer<typeof PrioritiesSchema>;

@@ -18,11 +18,13 @@ export type ErrorCode =
   | 'model_not_found'
   | 'unsupported_endpoint'
   | 'body_too_large'
+  | 'input_too_large'
   | 'unauthorized'
   | 'forbidden'
   | 'budget_exceeded'
   | 'rate_limited'
   | 'overloaded'
+  | 'load_shed'
   | 'upstream_rate_limited'
   | 'upstream_error'
   | 'upstream_bad_response'
@@ -49,11 +51,13 @@ const CODES: Record<ErrorCode, CodeInfo> = {
   model_not_found: { status: 404, type: 'invalid_request_error', anthropicType: 'not_found_error' },
   unsupported_endpoint: { status: 400, type: 'invalid_request_error', anthropicType: 'invalid_request_error' },
   body_too_large: { status: 413, type: 'invalid_request_error', anthropicType: 'request_too_large' },
+  input_too_large: { status: 413, type: 'invalid_request_error', anthropicType: 'request_too_large' },
   unauthorized: { status: 401, type: 'authentication_error', anthropicType: 'authentication_error' },
   forbidden: { status: 403, type: 'permission_error', anthropicType: 'permission_error' },
   budget_exceeded: { status: 402, type: 'insufficient_quota', anthropicType: 'billing_error' },
   rate_limited: { status: 429, type: 'rate_limit_error', anthropicType: 'rate_limit_error' },
   overloaded: { status: 503, type: 'server_error', anthropicType: 'overloaded_error' },
+  load_shed: { status: 503, type: 'server_error', anthropicType: 'overloaded_error' },
   upstream_rate_limited: { status: 429, type: 'rate_limit_error', anthropicType: 'rate_limit_error' },
   upstream_error: { status: 502, type: 'upstream_error', anthropicType: 'api_error' },
   upstream_bad_response: { status: 502, type: 'upstream_error', anthropicType: 'api_error' },

@@ -16,7 +16,7 @@ import { GatewayError } from '../errors.js';
 import type { Pricer } from '../../pricing/pricer.js';
 import { rateAt, type Rate } from '../../pricing/rates.js';
 import { nanosToUsd } from '../../pricing/decimal.js';
-import { countEmbeddingInput, countPrompt } from '../../tokens/count.js';
+import { inputTokens as countInput } from '../../governance/input-tokens.js';
 import type { ResolvedBudget } from '../../config/load.js';
 import type { BudgetItem, BudgetStore } from '../../stores/budgets/types.js';
 import { windowAt } from '../../budgets/window.js';
@@ -37,6 +37,8 @@ export interface BudgetOptions {
   store: BudgetStore;
   pricer: Pricer;
   reservationTtlMs: number;
+  /** Fractions of each hard budget that optional / important calls may use (priorities.budgetFraction). */
+  shedFractions?: { optional: number; important: number };
   onSoftCrossed?: (e: SoftBudgetEvent) => void;
   now?: () => number;
 }
@@ -78,7 +80,7 @@ export function maxCallCost(ctx: Ctx, pricer: Pricer): { nanos: bigint; inputTok
   const d = ctx.route!.deployments[0]!;
   const rates = pricer.rates(d.model, d.provider.name);
   const body = ctx.body as Record<string, any>;
-  const inputTokens = ctx.endpoint === 'embeddings' ? countEmbeddingInput(body.input, d.model) : countPrompt(body, d.model);
+  const inputTokens = countInput.count(ctx, d.model);
   let outputTokens = 0;
   if (ctx.endpoint !== 'embeddings') {
     const cap = Number(body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS);
@@ -95,7 +97,9 @@ export const budget = (o: BudgetOptions): Stage =>
   async function budget(ctx, next) {
     if (o.budgets.length === 0) return next();
     const now = (o.now ?? Date.now)();
-    const applied: { b: ResolvedBudget; resetsAt: number }[] = [];
+    const applied: { b: ResolvedBudget; resetsAt: number; shedAt?: number }[] = [];
+    const priority = ctx.meta.priority ?? 'important';
+    const fraction = priority === 'critical' ? 1 : o.shedFractions?.[priority] ?? 1;
     const items: BudgetItem[] = [];
     let cost: bigint | undefined;
     for (const b of o.budgets) {
@@ -103,8 +107,13 @@ export const budget = (o: BudgetOptions): Stage =>
       if (v === undefined || (b.value !== undefined && v !== b.value)) continue;
       cost ??= maxCallCost(ctx, o.pricer).nanos;
       const w = windowAt(b.window, now);
-      applied.push({ b, resetsAt: w.resetsAt });
-      items.push({ key: `${b.name}|${v}`, bucket: w.bucket, minBucket: w.minBucket, limit: b.limitNanos, amount: cost, hard: b.mode === 'hard', keepMs: w.keepMs });
+      const exempt = b.exemptPriorities.includes(priority);
+      const hard = b.mode === 'hard' && !exempt;
+      // Load shedding by budget: lower priorities may use only their fraction; the rest is kept for higher ones.
+      const shedAt = hard && fraction < 1 ? fraction : undefined;
+      const limit = shedAt === undefined ? b.limitNanos : (b.limitNanos * BigInt(Math.round(shedAt * 1_000_000))) / 1_000_000n;
+      applied.push({ b, resetsAt: w.resetsAt, shedAt });
+      items.push({ key: `${b.name}|${v}`, bucket: w.bucket, minBucket: w.minBucket, limit, amount: cost, hard, keepMs: w.keepMs });
     }
     if (items.length === 0) return next();
     let r;
@@ -115,10 +124,19 @@ export const budget = (o: BudgetOptions): Stage =>
       throw new GatewayError('overloaded', 'budget store unavailable; hard budgets cannot be enforced', { retryAfterSec: 1, cause: e });
     }
     if (!r.ok) {
-      const { b, resetsAt } = applied[r.index]!;
+      const { b, resetsAt, shedAt } = applied[r.index]!;
       const left = b.limitNanos > r.used ? b.limitNanos - r.used : 0n;
       const retry = Math.max(1, Math.ceil((resetsAt - now) / 1000));
       const resets = new Date(resetsAt).toISOString();
+      if (shedAt !== undefined && r.used + cost! <= b.limitNanos) {
+        const pct = Math.round(shedAt * 100);
+        ctx.governance.push(`shed:budget:${b.name}@${pct}%`);
+        throw new GatewayError('load_shed', `Shed (${priority} priority): budget '${b.name}' is past the ${pct}% kept for ${priority} calls ($${nanosToUsd(left)} of $${nanosToUsd(b.limitNanos)} is left for higher priorities); it resets at ${resets}.`, {
+          retryAfterSec: retry,
+          headers: { 'x-costgate-shed': `budget:${b.name}`, 'x-costgate-budget': b.name, 'x-costgate-budget-remaining-usd': nanosToUsd(left), 'x-costgate-budget-reset': resets },
+          details: { shed: { reason: 'budget', priority, budget: b.name, fraction: shedAt, remaining_usd: nanosToUsd(left), resets_at: resets, reset_in_seconds: retry } },
+        });
+      }
       throw new GatewayError(
         'budget_exceeded',
         `Budget '${b.name}' would be exceeded: this call may cost up to $${nanosToUsd(cost!)}, $${nanosToUsd(left)} of $${nanosToUsd(b.limitNanos)} is left; it resets at ${resets}.`,
@@ -136,7 +154,7 @@ export const budget = (o: BudgetOptions): Stage =>
         (after) => {
           for (let i = 0; i < items.length; i++) {
             const it = items[i]!;
-            if (it.hard || actual === 0n) continue;
+            if (applied[i]!.b.mode === 'hard' || actual === 0n) continue;
             // Crossed by this call: the window spend went from below the limit to at or above it.
             if (after[i]! >= it.limit && after[i]! - actual < it.limit) {
               const e: SoftBudgetEvent = { budget: applied[i]!.b.name, key: it.key, limitNanos: it.limit, spentNanos: after[i]!, requestId: ctx.id };

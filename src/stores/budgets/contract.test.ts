@@ -15,13 +15,13 @@ function contract(name: string, open: () => Promise<{ store: BudgetStore; done: 
     if (!s) return t.skip('redis unavailable');
     try {
       const now = 1_000_000;
-      assert.deepEqual(await s.store.reserve('a', [item('g', 100n, 60n), item('f', 1000n, 60n)], 10_000, now), { ok: true });
+      assert.deepEqual(await s.store.reserve('a', [item('g', 100n, 60n), item('f', 1000n, 60n)], 10_000, now), { ok: true, used: [0n, 0n] });
       const r = await s.store.reserve('b', [item('f', 1000n, 60n), item('g', 100n, 60n)], 10_000, now);
       assert.deepEqual(r, { ok: false, index: 1, used: 60n });
       assert.deepEqual(await s.store.usage([{ key: 'f', minBucket: 1 }], now), [{ spent: 0n, reserved: 60n }], 'none reserved on f');
       assert.deepEqual(await s.store.settle('a', [item('g', 100n, 60n), item('f', 1000n, 60n)], [25n, 25n], now), [25n, 25n]);
       assert.deepEqual(await s.store.usage([{ key: 'g', minBucket: 1 }], now), [{ spent: 25n, reserved: 0n }]);
-      assert.deepEqual(await s.store.reserve('c', [item('g', 100n, 75n)], 10_000, now), { ok: true });
+      assert.deepEqual(await s.store.reserve('c', [item('g', 100n, 75n)], 10_000, now), { ok: true, used: [25n] }, 'used = spent + reserved before the call');
       assert.equal((await s.store.reserve('d', [item('g', 100n, 1n)], 10_000, now)).ok, false);
       assert.equal((await s.store.reserve('e', [item('g', 100n, 1000n, false)], 10_000, now)).ok, true, 'soft never refuses');
       // a newer window (bucket) does not count the old one

@@ -50,11 +50,12 @@ export class MemoryBudgetStore implements BudgetStore {
 
   async reserve(id: string, items: BudgetItem[], ttlMs: number, now: number): Promise<ReserveResult> {
     this.sweep(now);
+    const usedAll: bigint[] = new Array(items.length);
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
-      if (!it.hard) continue;
       const used = this.windowSpent(it.key, it.minBucket) + (this.reserved.get(it.key) ?? 0n);
-      if (used + it.amount > it.limit) return { ok: false, index: i, used };
+      usedAll[i] = used;
+      if (it.hard && used + it.amount > it.limit) return { ok: false, index: i, used };
     }
     const amounts = new Map<string, bigint>();
     for (const it of items) {
@@ -62,7 +63,7 @@ export class MemoryBudgetStore implements BudgetStore {
       this.reserved.set(it.key, (this.reserved.get(it.key) ?? 0n) + it.amount);
     }
     this.open.set(id, { deadline: now + ttlMs, amounts });
-    return { ok: true };
+    return { ok: true, used: usedAll };
   }
 
   async settle(id: string, items: BudgetItem[], actual: bigint[], _now: number): Promise<bigint[]> {

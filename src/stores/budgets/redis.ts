@@ -35,12 +35,12 @@ for _, oid in ipairs(old) do
   redis.call('ZREM', exp, oid)
 end
 local n = (#KEYS - 2) / 2
+local out = {1}
 for i = 1, n do
   local b = 4 + (i - 1) * 4
-  if ARGV[b + 3] == '1' then
-    local used = sumwin(KEYS[1 + 2 * i], tonumber(ARGV[b])) + tonumber(redis.call('GET', KEYS[2 + 2 * i]) or '0')
-    if used + tonumber(ARGV[b + 2]) > tonumber(ARGV[b + 1]) then return {0, i - 1, string.format('%.0f', used)} end
-  end
+  local used = sumwin(KEYS[1 + 2 * i], tonumber(ARGV[b])) + tonumber(redis.call('GET', KEYS[2 + 2 * i]) or '0')
+  if ARGV[b + 3] == '1' and used + tonumber(ARGV[b + 2]) > tonumber(ARGV[b + 1]) then return {0, i - 1, string.format('%.0f', used)} end
+  out[#out + 1] = string.format('%.0f', used)
 end
 local d = {}
 for i = 1, n do
@@ -50,7 +50,7 @@ for i = 1, n do
 end
 redis.call('HSET', res, ARGV[1], table.concat(d, '|'))
 redis.call('ZADD', exp, tonumber(ARGV[3]), ARGV[1])
-return {1}
+return out
 `;
 
 // KEYS: exp, res, then per item: spent hash. ARGV: id, then per item: bucket, minBucket, actual, keepMs.
@@ -107,8 +107,8 @@ export class RedisBudgetStore implements BudgetStore {
       keys.push(this.k('s', it.key), this.k('r', it.key));
       args.push(it.minBucket, it.limit.toString(), it.amount.toString(), it.hard ? '1' : '0');
     }
-    const r = (await this.cmd.reserve(keys.length, ...keys, ...args)) as [number, number?, string?];
-    return r[0] === 1 ? { ok: true } : { ok: false, index: Number(r[1]), used: BigInt(r[2]!) };
+    const r = (await this.cmd.reserve(keys.length, ...keys, ...args)) as [number, ...(number | string)[]];
+    return r[0] === 1 ? { ok: true, used: r.slice(1).map((v) => BigInt(v)) } : { ok: false, index: Number(r[1]), used: BigInt(r[2]!) };
   }
 
   async settle(id: string, items: BudgetItem[], actual: bigint[]): Promise<bigint[]> {

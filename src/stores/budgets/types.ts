@@ -20,7 +20,8 @@ export interface BudgetItem {
 }
 
 export type ReserveResult =
-  | { ok: true }
+  /** `used`: each item's spent + reserved before this call (for remaining-headers). */
+  | { ok: true; used: bigint[] }
   /** `index`: the first hard item that would go over; `used`: its spent + reserved before this call. */
   | { ok: false; index: number; used: bigint };
 
