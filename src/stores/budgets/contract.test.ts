@@ -9,7 +9,7 @@ import { requireRedis, REDIS_URL } from '../../../test/helpers/services.js';
 
 const item = (key: string, limit: bigint, amount: bigint, hard = true): BudgetItem => ({ key, bucket: 1, minBucket: 1, limit, amount, hard, keepMs: 60_000 });
 
-function contract(name: string, open: () => Promise<{ store: BudgetStore; done: () => Promise<void> } | undefined>) {
+function contract(name: string, open: () => Promise<{ store: BudgetStore; done: () => Promise<void>; outside?: () => Promise<void> } | undefined>) {
   test(`${name}: all-or-none reservation, settle releases the remainder`, async (t) => {
     const s = await open();
     if (!s) return t.skip('redis unavailable');
@@ -45,6 +45,26 @@ function contract(name: string, open: () => Promise<{ store: BudgetStore; done: 
       await s.done();
     }
   });
+
+  test(`${name}: keys holding any character (budget|value, =, spaces, JSON) reserve and release exactly`, async (t) => {
+    const s = await open();
+    if (!s) return t.skip('redis unavailable');
+    try {
+      const keys = ['daily|*', 'rl|tier:free|ann|requests|minute', 'a=b|c=d', 'user "x" \\ {}[]', 'ünï|cödé'];
+      const items = keys.map((k) => item(k, 1000n, 7n));
+      assert.equal((await s.store.reserve('p', items, 10_000, 1000)).ok, true);
+      assert.deepEqual((await s.store.usage(items, 1000)).map((u) => u.reserved), keys.map(() => 7n));
+      await s.store.settle('p', items, keys.map(() => 2n), 1000);
+      assert.deepEqual(await s.store.usage(items, 1000), keys.map(() => ({ spent: 2n, reserved: 0n })), 'every reservation released');
+      // An expired one is released by the next reserve's sweep just as exactly.
+      assert.equal((await s.store.reserve('q', items, 10, 2000)).ok, true);
+      assert.equal((await s.store.reserve('r', [item('other', 10n, 1n)], 10, 3000)).ok, true);
+      assert.deepEqual((await s.store.usage(items, 3000)).map((u) => u.reserved), keys.map(() => 0n));
+      await s.outside?.();
+    } finally {
+      await s.done();
+    }
+  });
 }
 
 contract('memory', async () => {
@@ -56,8 +76,14 @@ contract('redis', async () => {
   if (!(await requireRedis())) return undefined;
   const prefix = `cgtest:${randomBytes(6).toString('hex')}:`;
   const store = new RedisBudgetStore(REDIS_URL, prefix);
+  const before = new Set(await store.redis.keys('*'));
   return {
     store,
+    /** The store never writes a key outside its prefix. */
+    async outside() {
+      const stray = (await store.redis.keys('*')).filter((k) => !k.startsWith(prefix) && !before.has(k));
+      assert.deepEqual(stray, [], 'no key written outside the prefix');
+    },
     async done() {
       const keys = await store.redis.keys(`${prefix}*`);
       if (keys.length) await store.redis.del(...keys);

@@ -1,7 +1,7 @@
 /**
  * Redis budget store: each operation is one Lua script over every key it touches, so gateways sharing Redis reserve
  * atomically. Keys (under `prefix`): `s:<budget key>` a hash bucket → spent nanos; `r:<budget key>` reserved nanos;
- * `res` a hash reservation id → "reservedKey=amount|..."; `exp` a sorted set id → deadline. Each reserve first
+ * `res` a hash reservation id → a JSON array [reservedKey, amount, ...] (budget keys may hold any character); `exp` a sorted set id → deadline. Each reserve first
  * releases reservations past their deadline (a crashed gateway's), so the reserved totals are reconciled.
  * Amounts are Lua numbers (doubles): exact below 2^53 nano-dollars, which the config schema enforces.
  * (Reconciliation touches reserved keys named in `res`: single-node or hash-tagged prefixes, not spread over a cluster.)
@@ -19,7 +19,8 @@ local function sumwin(k, minb)
   return s
 end
 local function unreserve(d)
-  for rk, a in string.gmatch(d, '([^=|]+)=([^|]+)') do redis.call('DECRBY', rk, a) end
+  local t = cjson.decode(d)
+  for i = 1, #t, 2 do redis.call('DECRBY', t[i], t[i + 1]) end
 end
 `;
 
@@ -46,9 +47,10 @@ local d = {}
 for i = 1, n do
   local b = 4 + (i - 1) * 4
   redis.call('INCRBY', KEYS[2 + 2 * i], ARGV[b + 2])
-  d[#d + 1] = KEYS[2 + 2 * i] .. '=' .. ARGV[b + 2]
+  d[#d + 1] = KEYS[2 + 2 * i]
+  d[#d + 1] = ARGV[b + 2]
 end
-redis.call('HSET', res, ARGV[1], table.concat(d, '|'))
+redis.call('HSET', res, ARGV[1], cjson.encode(d))
 redis.call('ZADD', exp, tonumber(ARGV[3]), ARGV[1])
 return out
 `;
