@@ -4,6 +4,7 @@ import { createGateway } from '../gateway.js';
 import { startHttpServer } from '../server/http.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { addReportCommand } from './report.js';
+import { governanceLines } from '../governance/describe.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -85,6 +86,7 @@ export function buildCli(): Command {
         console.log(`ok: ${c.providers.size} provider(s), ${c.deployments.size} deployment(s), ${c.aliases.size} model alias(es)`);
         for (const p of c.providers.values()) console.log(`  provider ${p.name}: ${p.type} ${p.baseUrl ?? '(in-process simulator)'} key: ${p.apiKey ? 'set' : 'none'}`);
         for (const [a, d] of c.aliases) console.log(`  model ${a} → ${d.join(' → ')}`);
+        for (const line of governanceLines(c)) console.log(`  ${line}`);
       } catch (e) {
         fail(e);
       }
