@@ -326,3 +326,20 @@ test('redis: two gateways sharing Redis admit exactly the limit between them', a
     await r.quit();
   }
 });
+
+test('rate limits on the Anthropic surface and on streams: headers on the admitted stream, Anthropic error shape on the 429', async () => {
+  await withTestGateway({ config: { ledger: { store: 'memory' }, limits: { rateLimits: [{ scope: 'global', requestsPerMinute: 1 }] } } }, async (t) => {
+    const res = await fetch(`${t.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'hi' }] }) });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-ratelimit-remaining-requests'), '0');
+    assert.equal(res.headers.get('x-costgate-ratelimit'), 'requests=global/minute');
+    assert.match(await res.text(), /event: message_stop/);
+    const r = await postJson(`${t.url}/v1/messages`, { model: 'claude-haiku-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(r.status, 429);
+    assert.equal(r.json.type, 'error');
+    assert.equal(r.json.error.type, 'rate_limit_error');
+    assert.equal(r.json.error.rate_limit.name, 'global');
+    assert.ok(Number(r.headers.get('retry-after')) >= 1 && Number(r.headers.get('retry-after')) <= 60);
+    assert.equal(r.headers.get('x-ratelimit-limit-requests'), '1');
+  });
+});
