@@ -17,6 +17,10 @@ import { budget, type SoftBudgetEvent } from './pipeline/stages/budget.js';
 import { limits } from './pipeline/stages/limits.js';
 import { admission } from './pipeline/stages/admission.js';
 import { Admission } from './governance/admission.js';
+import { KeyService } from './keys/service.js';
+import { openKeyStore } from './stores/keys/index.js';
+import { MemoryKeyStore } from './stores/keys/sql.js';
+import type { KeyStore } from './stores/keys/types.js';
 import { MemoryBudgetStore } from './stores/budgets/memory.js';
 import type { BudgetStore } from './stores/budgets/types.js';
 import type { RecordSink, RequestRecord } from './pipeline/record.js';
@@ -51,6 +55,8 @@ export interface GatewayOptions {
   random?: () => number;
   /** Use this ledger store instead of the one config names (it is initialised, and closed with the gateway). */
   ledgerStore?: LedgerStore;
+  /** Use this key store instead of the one beside the ledger (initialised, and closed with the gateway). */
+  keyStore?: KeyStore;
   /** Use this budget store instead of the one `budgetStore` names (closed with the gateway). */
   budgetStore?: BudgetStore;
   /** A soft budget was crossed (also logged, and published on diagnostics_channel `costgate:budget`). */
@@ -83,6 +89,8 @@ export interface Gateway {
   readonly ledger: { store: LedgerStore; writer: LedgerWriter };
   readonly pricer: Pricer;
   readonly budgetStore: BudgetStore;
+  /** Virtual keys (create, verify, revoke, rotate, list). */
+  readonly keys: KeyService;
   close(): Promise<void>;
 }
 
@@ -172,6 +180,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     const { row, attempts } = toRows(rec, priced);
     writer.push(row, attempts);
   };
+  const keyStore = options.keyStore ?? (options.ledgerStore ? new MemoryKeyStore() : openKeyStore(config.ledger));
+  await keyStore.init();
+  const keys = new KeyService(keyStore, config.auth.cacheTtlMs);
   let budgetStore = options.budgetStore;
   if (!budgetStore) {
     if (config.budgetStore.kind === 'redis') {
@@ -187,7 +198,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       sinks: [ledgerSink, keepRecent, ...(options.sinks ?? [])],
       onSinkError: (e) => process.emitWarning(`costgate: record sink failed: ${(e as Error).message}`),
     }),
-    auth(),
+    auth({ mode: config.auth.mode, keys }),
     limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
     route({ resolve: createResolver(config) }),
     budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),
@@ -294,11 +305,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     ledger: { store, writer },
     pricer,
     budgetStore,
+    keys,
     async close() {
       await agents.close();
       await writer.close();
       await store.close();
       await budgetStore.close();
+      await keyStore.close();
       await Promise.all(simulators.map((s) => s.close()));
     },
   };

@@ -4,6 +4,7 @@ import { createGateway } from '../gateway.js';
 import { startHttpServer } from '../server/http.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { addReportCommand } from './report.js';
+import { addKeysCommand } from './keys.js';
 import { governanceLines } from '../governance/describe.js';
 
 const int = (v: string) => {
@@ -92,5 +93,6 @@ export function buildCli(): Command {
       }
     });
   addReportCommand(program, fail);
+  addKeysCommand(program, fail);
   return program;
 }

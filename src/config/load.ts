@@ -108,6 +108,7 @@ export interface ResolvedConfig {
   budgets: ResolvedBudget[];
   budgetStore: Config['budgetStore'] & { resolvedUrl: string };
   limits: ResolvedLimits;
+  auth: Config['auth'] & { admin?: string; viewer?: string };
   features: Record<string, FeatureConfig>;
   priorities: PrioritiesConfig;
   /** Where the config came from, for the start-up banner. */
@@ -240,6 +241,7 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     budgets: resolveBudgets(cfg, source),
     budgetStore: { ...cfg.budgetStore, resolvedUrl: envValue(cfg.budgetStore.url, env) || 'redis://127.0.0.1:6379' },
     limits: resolveLimits(cfg, source),
+    auth: { ...cfg.auth, admin: envValue(cfg.auth.adminKey, env) || undefined, viewer: envValue(cfg.auth.viewerKey, env) || undefined },
     features: cfg.features,
     priorities: cfg.priorities,
     source,

@@ -339,6 +339,23 @@ export const PrioritiesSchema = z
   })
   .strict();
 
+const envRef = z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, 'env:NAME (secrets are read from the environment, never written in config)');
+
+export const AuthSchema = z
+  .object({
+    /**
+     * `none`: anyone who can reach the gateway may call it (allowed only on a loopback address); a `cg-…` virtual key,
+     * when sent, is still verified and applied. `keys`: every call needs a valid virtual key.
+     */
+    mode: z.enum(['none', 'keys']).default('none'),
+    /** Admin (all of /v1/costgate/*, key management) and viewer (reports and the ledger, read only) secrets. */
+    adminKey: envRef.default('env:COSTGATE_ADMIN_KEY'),
+    viewerKey: envRef.default('env:COSTGATE_VIEWER_KEY'),
+    /** A verified key is re-read from the store after this long (how fast a revocation reaches every replica). */
+    cacheTtlMs: z.number().int().min(0).max(300_000).default(5_000),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     server: ServerSchema.default(ServerSchema.parse({})),
@@ -354,6 +371,7 @@ export const ConfigSchema = z
     limits: LimitsSchema.default(LimitsSchema.parse({})),
     features: z.record(z.string().min(1).max(256), FeatureSchema).default({}),
     priorities: PrioritiesSchema.default(PrioritiesSchema.parse({})),
+    auth: AuthSchema.default(AuthSchema.parse({})),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -75,9 +75,11 @@ function subjectOf(ctx: Ctx, r: ResolvedRateLimit): string | undefined {
 export function limitChecks(ctx: Ctx, l: ResolvedLimits, tier: string | undefined, tokens: number, now: number): LimitCheck[] {
   const out: LimitCheck[] = [];
   const day: WindowSpec = { kind: 'calendar', unit: 'day', tz: l.timezone };
-  for (const rule of l.rules) {
+  const own = ctx.meta.key?.rateLimits ?? [];
+  for (const rule of own.length ? [...l.rules, ...own] : l.rules) {
     if (rule.tier !== undefined && rule.tier !== tier) continue;
-    const subject = subjectOf(ctx, rule);
+    // A virtual key's own limits count under its name (a rotated key keeps its counters).
+    const subject = own.includes(rule) ? rule.value : subjectOf(ctx, rule);
     if (subject === undefined || (rule.value !== undefined && subject !== rule.value)) continue;
     for (const f of FIELDS) {
       const limit = rule.rate[f.field];

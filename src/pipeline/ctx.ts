@@ -56,6 +56,8 @@ export interface RequestMeta {
   team?: string;
   priority?: Priority;
   apiKeyId?: string;
+  /** The verified virtual key the call was made with (its governance: models, budget, limits). */
+  key?: import('../keys/service.js').VirtualKey;
 }
 
 /** Added by the route stage. */

@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'body_too_large'
   | 'input_too_large'
   | 'unauthorized'
+  | 'invalid_api_key'
+  | 'model_not_allowed'
   | 'forbidden'
   | 'budget_exceeded'
   | 'rate_limited'
@@ -53,6 +55,8 @@ const CODES: Record<ErrorCode, CodeInfo> = {
   body_too_large: { status: 413, type: 'invalid_request_error', anthropicType: 'request_too_large' },
   input_too_large: { status: 413, type: 'invalid_request_error', anthropicType: 'request_too_large' },
   unauthorized: { status: 401, type: 'authentication_error', anthropicType: 'authentication_error' },
+  invalid_api_key: { status: 401, type: 'authentication_error', anthropicType: 'authentication_error' },
+  model_not_allowed: { status: 403, type: 'permission_error', anthropicType: 'permission_error' },
   forbidden: { status: 403, type: 'permission_error', anthropicType: 'permission_error' },
   budget_exceeded: { status: 402, type: 'insufficient_quota', anthropicType: 'billing_error' },
   rate_limited: { status: 429, type: 'rate_limit_error', anthropicType: 'rate_limit_error' },

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Gateway } from '../gateway.js';
+import { ConfigError } from '../config/load.js';
 import { GatewayError, NO_COST_HEADERS } from '../pipeline/errors.js';
 import { requestIdFor } from '../pipeline/ctx.js';
 import { routeRequest, errorResponse, meteredEndpoint } from './routes.js';
@@ -96,8 +97,21 @@ async function writeResponse(res: ServerResponse, out: GatewayResponse): Promise
   }
 }
 
+/** 127.0.0.0/8, ::1 and localhost: the only addresses `auth.mode: none` may listen on. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
+
 export async function startHttpServer(gw: Gateway, opts: { host?: string; port?: number } = {}): Promise<HttpServer> {
   const cfg = gw.config.server;
+  const bind = opts.host ?? cfg.host;
+  if (gw.config.auth.mode === 'none' && !isLoopbackHost(bind)) {
+    throw new ConfigError(
+      `refusing to listen on ${bind} without keys: auth.mode is none, which is allowed only on a loopback address (127.0.0.1, ::1). ` +
+        'Set auth.mode: keys and create keys with `costgate keys create`, or bind to 127.0.0.1.',
+    );
+  }
   const sockets = new Set<import('node:net').Socket>();
   let closing = false;
   const server = createServer(

@@ -6,6 +6,8 @@ import type { Gateway } from '../gateway.js';
 import { requestIdFor, type Endpoint, type GatewayResponse } from '../pipeline/ctx.js';
 import { GatewayError, renderError, type WireFormat } from '../pipeline/errors.js';
 import { adminRoute } from './admin-routes.js';
+import { adminRole, requireRole } from './admin-auth.js';
+import { keysRoute } from './keys-routes.js';
 import { isUtf8 } from 'node:buffer';
 
 export interface RawRequest {
@@ -141,7 +143,8 @@ export async function routeRequest(gw: Gateway, r: RawRequest): Promise<GatewayR
     }
     if (path === '/healthz' || path === '/health') return json(200, { status: 'ok', inFlight: gw.inFlight() });
     if (path.startsWith('/v1/costgate/')) {
-      const out = await adminRoute(gw, r.method, path, r.query ?? new URLSearchParams());
+      requireRole(await adminRole(gw, r.headers), r.method, path);
+      const out = (await keysRoute(gw, r.method, path, r.raw)) ?? (await adminRoute(gw, r.method, path, r.query ?? new URLSearchParams()));
       if (out) return out;
     }
     throw new GatewayError('not_found', `Unknown endpoint ${r.method} ${path}`);

@@ -8,6 +8,7 @@ import { hash } from 'node:crypto';
 import type { Stage } from '../compose.js';
 import type { Priority } from '../ctx.js';
 import { GatewayError } from '../errors.js';
+import { KeyError, KeyService } from '../../keys/service.js';
 
 const KEYS = ['feature', 'user', 'team', 'priority', 'request_id'] as const;
 type Key = (typeof KEYS)[number];
@@ -30,16 +31,49 @@ const BEARER = /^bearer[ \t]+/i;
  * About a microsecond (one native one-shot hash of a short string).
  */
 export function keyFingerprint(h: Record<string, string | undefined>): string | undefined {
+  const key = credentialOf(h);
+  if (key && KeyService.isKeyToken(key)) return /^cg-(key_[0-9a-f]{16})-/.exec(key)?.[1] ?? `fp_${hash('sha256', key, 'hex').slice(0, 16)}`;
+  return key ? `fp_${hash('sha256', key, 'hex').slice(0, 16)}` : undefined;
+}
+
+/** The credential a client sent: `Authorization: Bearer …`, else `x-api-key`. */
+export function credentialOf(h: Record<string, string | undefined>): string | undefined {
   const a = h.authorization;
   const m = a === undefined ? null : BEARER.exec(a);
   let key = m ? a!.slice(m[0].length).trim() : undefined;
   if (!key) key = h['x-api-key']?.trim();
-  return key ? `fp_${hash('sha256', key, 'hex').slice(0, 16)}` : undefined;
+  return key || undefined;
 }
 
-export const auth = (): Stage =>
+export interface AuthOptions {
+  /** `keys`: every call needs a valid virtual key; `none`: a virtual key is applied when one is sent. */
+  mode: 'none' | 'keys';
+  keys?: KeyService;
+}
+
+const HOW = 'send your costgate key as `Authorization: Bearer cg-key_…` (OpenAI SDKs: apiKey) or `x-api-key` (Anthropic SDKs)';
+
+export const auth = (o: AuthOptions = { mode: 'none' }): Stage =>
   async function auth(ctx, next) {
     const h = ctx.req.headers;
+    const cred = credentialOf(h);
+    if (cred !== undefined && o.keys && KeyService.isKeyToken(cred)) {
+      try {
+        ctx.meta.key = await o.keys.verify(cred);
+      } catch (e) {
+        if (e instanceof KeyError) throw new GatewayError('invalid_api_key', `${e.message} ${e.reason === 'unknown' || e.reason === 'invalid' || e.reason === 'malformed' ? `Check the key; ${HOW}.` : 'Ask an admin for a new key.'}`);
+        throw new GatewayError('overloaded', 'key store unavailable; keys cannot be verified', { retryAfterSec: 1, cause: e });
+      }
+    } else if (o.mode === 'keys') {
+      throw new GatewayError('invalid_api_key', cred === undefined ? `Missing API key: ${HOW}.` : `Invalid API key: this gateway accepts only costgate keys; ${HOW}.`);
+    }
+    const vk = ctx.meta.key;
+    if (vk) {
+      if (vk.record.role === 'viewer') throw new GatewayError('forbidden', `Key ${vk.record.id} is a viewer key: it may read reports, not call models.`);
+      if (!vk.allowsModel(ctx.model)) {
+        throw new GatewayError('model_not_allowed', `Key ${vk.record.id} may not use the model '${ctx.model}'; it may use: ${vk.record.models.join(', ')}.`, { param: 'model' });
+      }
+    }
     const md = ctx.body.metadata;
     const fromBody: Partial<Record<Key, unknown>> = {};
     if (md && typeof md === 'object' && !Array.isArray(md)) {
@@ -67,10 +101,10 @@ export const auth = (): Stage =>
     if (priority !== undefined && !PRIORITIES.has(priority as Priority)) {
       throw new GatewayError('invalid_value', `x-costgate-priority must be one of critical, important, optional (got '${priority}')`, { param: 'x-costgate-priority' });
     }
-    ctx.meta.feature = pick('feature', 'x-costgate-feature');
+    ctx.meta.feature = pick('feature', 'x-costgate-feature') ?? vk?.record.feature ?? undefined;
     ctx.meta.user = pick('user', 'x-costgate-user') ?? (ctx.surface === 'anthropic' ? clean(md?.user_id, 'metadata.user_id') : clean(ctx.body.user, 'user'));
-    ctx.meta.team = pick('team', 'x-costgate-team');
+    ctx.meta.team = pick('team', 'x-costgate-team') ?? vk?.record.team ?? undefined;
     ctx.meta.priority = priority as Priority | undefined;
-    ctx.meta.apiKeyId = keyFingerprint(h);
+    ctx.meta.apiKeyId = vk ? vk.record.id : keyFingerprint(h);
     return next();
   };

@@ -95,15 +95,17 @@ export function maxCallCost(ctx: Ctx, pricer: Pricer): { nanos: bigint; inputTok
 
 export const budget = (o: BudgetOptions): Stage =>
   async function budget(ctx, next) {
-    if (o.budgets.length === 0) return next();
+    const own = ctx.meta.key?.budgets ?? [];
+    if (o.budgets.length === 0 && own.length === 0) return next();
     const now = (o.now ?? Date.now)();
     const applied: { b: ResolvedBudget; resetsAt: number; shedAt?: number }[] = [];
     const priority = ctx.meta.priority ?? 'important';
     const fraction = priority === 'critical' ? 1 : o.shedFractions?.[priority] ?? 1;
     const items: BudgetItem[] = [];
     let cost: bigint | undefined;
-    for (const b of o.budgets) {
-      const v = scopeValue(ctx, b);
+    for (const b of own.length ? [...o.budgets, ...own] : o.budgets) {
+      // A virtual key's own budget applies to exactly its calls (its value is the key's name).
+      const v = own.includes(b) ? b.value : scopeValue(ctx, b);
       if (v === undefined || (b.value !== undefined && v !== b.value)) continue;
       cost ??= maxCallCost(ctx, o.pricer).nanos;
       const w = windowAt(b.window, now);

@@ -35,7 +35,7 @@ function outputCap(ctx: Ctx): { field: 'max_completion_tokens' | 'max_tokens'; v
 
 export const limits = (o: LimitsOptions): Stage => {
   const { limits: l, features, priorities } = o.config;
-  const anyRules = l.rules.length > 0;
+  const configured = l.rules.length > 0;
   return async function limits(ctx, next) {
     const f = ctx.meta.feature !== undefined ? features[ctx.meta.feature] : undefined;
     ctx.meta.priority ??= (f?.priority ?? priorities.default) as Priority;
@@ -71,11 +71,12 @@ export const limits = (o: LimitsOptions): Stage => {
       }
     }
 
-    if (!anyRules) return next();
+    const own = ctx.meta.key?.rateLimits ?? [];
+    if (!configured && own.length === 0) return next();
     // 4. Rate limits.
     const now = (o.now ?? Date.now)();
     const tier = tierOf(ctx, l);
-    const needsTokens = l.rules.some((r) => r.rate.tokensPerMinute !== undefined || r.rate.tokensPerDay !== undefined);
+    const needsTokens = [...l.rules, ...own].some((r) => r.rate.tokensPerMinute !== undefined || r.rate.tokensPerDay !== undefined);
     const tokens = needsTokens ? inputTokens.count(ctx, ctx.model) + (ctx.endpoint === 'embeddings' ? 0 : outputCap(ctx)?.value ?? 0) : 0;
     const checks = limitChecks(ctx, l, tier, tokens, now);
     if (checks.length === 0) return next();
