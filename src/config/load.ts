@@ -3,7 +3,7 @@
  * With no file, providers come from the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY), and with
  * none of those the built-in simulator serves every model, so a fresh machine works with no network.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -159,6 +159,7 @@ export function readConfigFile(path: string): Config {
     const q = p.simulator?.quality;
     if (q?.file !== undefined) q.file = resolvePath(dirname(path), q.file);
   }
+  if (cfg.secretsFile !== undefined) cfg.secretsFile = resolvePath(dirname(path), cfg.secretsFile);
   return cfg;
 }
 
@@ -180,7 +181,35 @@ function envValue(v: string, env: NodeJS.ProcessEnv): string | undefined {
   return v.startsWith('env:') ? env[v.slice(4)] : v;
 }
 
+/** `NAME=value` lines (blank lines and `#` comments skipped, optional quotes); mode must deny group and others. */
+export function readSecretsFile(path: string, source: string): Record<string, string> {
+  let text: string;
+  try {
+    const st = statSync(path);
+    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
+      throw new ConfigError(`invalid config (${source}):\n  secretsFile: ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    }
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`invalid config (${source}):\n  secretsFile: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  const out: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((line, i) => {
+    const l = line.trim();
+    if (!l || l.startsWith('#')) return;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(l);
+    // The line number only: a malformed line may be a secret.
+    if (!m) throw new ConfigError(`invalid config (${source}):\n  secretsFile: line ${i + 1} of ${path} is not NAME=value`);
+    let v = m[2]!;
+    if (v.length >= 2 && ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'")))) v = v.slice(1, -1);
+    out[m[1]!] = v;
+  });
+  return out;
+}
+
 export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env, source = 'defaults'): ResolvedConfig {
+  if (cfg.secretsFile !== undefined) env = { ...readSecretsFile(cfg.secretsFile, source), ...env };
   const providerCfgs = Object.keys(cfg.providers).length ? cfg.providers : envProviders(env);
   const providers = new Map<string, ResolvedProvider>();
   for (const [name, p] of Object.entries(providerCfgs)) {

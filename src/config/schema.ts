@@ -372,6 +372,11 @@ export const ConfigSchema = z
     features: z.record(z.string().min(1).max(256), FeatureSchema).default({}),
     priorities: PrioritiesSchema.default(PrioritiesSchema.parse({})),
     auth: AuthSchema.default(AuthSchema.parse({})),
+    /**
+     * A file of `NAME=value` lines (e.g. OPENAI_API_KEY=sk-…) read at start; its names are looked up like environment
+     * variables (the real environment wins). Refused when group- or world-readable. Relative to the config file.
+     */
+    secretsFile: z.string().min(1).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
