@@ -5,6 +5,7 @@ import { startHttpServer } from '../server/http.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { addReportCommand } from './report.js';
 import { addKeysCommand } from './keys.js';
+import { addCalcCommand } from './calc.js';
 import { governanceLines } from '../governance/describe.js';
 
 const int = (v: string) => {
@@ -94,5 +95,6 @@ export function buildCli(): Command {
     });
   addReportCommand(program, fail);
   addKeysCommand(program, fail);
+  addCalcCommand(program, fail);
   return program;
 }
