@@ -12,6 +12,7 @@ import type { ResolvedLimits, ResolvedRateLimit } from '../config/load.js';
 import type { RateConfig } from '../config/schema.js';
 import type { BudgetItem } from '../stores/budgets/types.js';
 import { windowAt, type WindowSpec } from '../budgets/window.js';
+import { attributionOf } from './scope.js';
 
 export type Metric = 'requests' | 'tokens';
 type Per = 'minute' | 'day';
@@ -51,21 +52,10 @@ export function tierOf(ctx: Ctx, l: ResolvedLimits): string | undefined {
 }
 
 function subjectOf(ctx: Ctx, r: ResolvedRateLimit): string | undefined {
-  switch (r.scope) {
-    case 'global':
-      return '*';
-    case 'feature':
-      return ctx.meta.feature;
-    case 'team':
-      return ctx.meta.team;
-    case 'user':
-      // A tier limit counts per end user; a call naming no user counts per API key, then as one anonymous caller.
-      return ctx.meta.user ?? (r.tier !== undefined ? (ctx.meta.apiKeyId ? `key:${ctx.meta.apiKeyId}` : 'anonymous') : undefined);
-    case 'key':
-      return ctx.meta.apiKeyId;
-    case 'model':
-      return ctx.model;
-  }
+  if (r.scope === 'model') return ctx.model;
+  // A tier limit counts per end user; a call naming no user counts per API key, then as one anonymous caller.
+  if (r.scope === 'user' && r.tier !== undefined) return ctx.meta.user ?? (ctx.meta.apiKeyId ? `key:${ctx.meta.apiKeyId}` : 'anonymous');
+  return attributionOf(ctx, r.scope);
 }
 
 /**

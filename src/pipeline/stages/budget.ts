@@ -20,6 +20,7 @@ import { inputTokens as countInput } from '../../governance/input-tokens.js';
 import type { ResolvedBudget } from '../../config/load.js';
 import type { BudgetItem, BudgetStore } from '../../stores/budgets/types.js';
 import { windowAt } from '../../budgets/window.js';
+import { attributionOf } from '../../governance/scope.js';
 
 /** Output cap assumed when a chat request sets no max_tokens / max_completion_tokens. */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
@@ -47,22 +48,9 @@ const budgetChannel = channel('costgate:budget');
 
 function scopeValue(ctx: Ctx, b: ResolvedBudget): string | undefined {
   const d = ctx.route?.deployments[0];
-  switch (b.scope) {
-    case 'global':
-      return '*';
-    case 'feature':
-      return ctx.meta.feature;
-    case 'team':
-      return ctx.meta.team;
-    case 'user':
-      return ctx.meta.user;
-    case 'key':
-      return ctx.meta.apiKeyId;
-    case 'model':
-      return b.value !== undefined && (ctx.model === b.value || d?.model === b.value) ? b.value : d?.model;
-    case 'provider':
-      return d?.provider.name;
-  }
+  if (b.scope === 'model') return b.value !== undefined && (ctx.model === b.value || d?.model === b.value) ? b.value : d?.model;
+  if (b.scope === 'provider') return d?.provider.name;
+  return attributionOf(ctx, b.scope);
 }
 
 function maxRate(tokens: number, ...rs: (Rate | undefined)[]): bigint {
