@@ -211,3 +211,39 @@ test('CLI: keys create / list / rotate / revoke against the SQLite file; the fil
   }
 });
 
+
+test('a virtual key secret and the admin secret appear in no response, ledger row, report or warning', async () => {
+  const warnings: string[] = [];
+  const onWarn = (w: Error) => warnings.push(`${w.message}\n${w.stack ?? ''}`);
+  process.on('warning', onWarn);
+  const env = { COSTGATE_ADMIN_KEY: `admin-${'Z'.repeat(30)}-PLANTED` };
+  try {
+    await withTestGateway({ env, config: { ledger: { store: 'memory' }, auth: { mode: 'keys', cacheTtlMs: 0 } } }, async (t) => {
+      const { key, record } = await t.gw.keys.create({ name: 'planted', models: ['gpt-4o-mini'] });
+      const secret = key.split('-').pop()!;
+      const seen: string[] = [];
+      const keep = (r: { text: string; headers: Headers }) => seen.push(r.text, JSON.stringify([...r.headers]));
+      keep(await call(t, bearer(key)));
+      keep(await call(t, bearer(key), 'gpt-4o')); // 403
+      keep(await call(t, bearer(key.slice(0, -1) + (key.endsWith('x') ? 'y' : 'x')))); // 401
+      const stream = await fetch(`${t.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(key) }, body: JSON.stringify({ ...chat(), stream: true }) });
+      seen.push(await stream.text());
+      await t.gw.keys.revoke(record.id);
+      keep(await call(t, bearer(key))); // revoked
+      for (const p of ['/v1/costgate/requests?limit=1000', '/v1/costgate/report?by=key', '/v1/costgate/report/monthly', '/v1/costgate/keys']) {
+        const r = await fetch(`${t.url}${p}`, { headers: bearer(env.COSTGATE_ADMIN_KEY) });
+        assert.equal(r.status, 200, p);
+        seen.push(await r.text());
+      }
+      seen.push(JSON.stringify(await t.gw.requests({ limit: 1000 })), JSON.stringify(t.records), JSON.stringify(await t.gw.keys.store.list()));
+      await new Promise((r) => setTimeout(r, 20));
+      seen.push(...warnings);
+      const all = seen.join('\n');
+      assert.ok(all.includes(record.id), 'the key id is what the ledger shows');
+      assert.ok(!all.includes(secret), 'the virtual key secret leaked');
+      assert.ok(!all.includes(env.COSTGATE_ADMIN_KEY), 'the admin secret leaked');
+    });
+  } finally {
+    process.off('warning', onWarn);
+  }
+});
