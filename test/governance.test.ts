@@ -158,6 +158,8 @@ test('input-token cap: a 50,000-word paste is 413 with both counts and never rea
     const e = await postJson(`${t.url}/v1/embeddings`, { model: 'text-embedding-3-small', input: 'x y z '.repeat(20) }, { 'x-costgate-feature': 'tiny' });
     assert.equal(e.status, 413);
     assert.equal(e.json.error.param, 'input');
+    const batch = await postJson(`${t.url}/v1/embeddings`, { model: 'text-embedding-3-small', input: Array.from({ length: 400 }, (_, i) => `${i} ${'word '.repeat(99)}`) });
+    assert.equal(batch.status, 200, 'a 40,000-token embeddings batch is not under the chat default');
   });
 });
 

@@ -41,7 +41,9 @@ export const limits = (o: LimitsOptions): Stage => {
     ctx.meta.priority ??= (f?.priority ?? priorities.default) as Priority;
 
     // 2. Input-token cap.
-    const cap = f?.maxInputTokens ?? l.maxInputTokens;
+    // The gateway-wide default caps chat and messages; embeddings requests batch many inputs (OpenAI takes 2,048 of
+    // up to 8,191 tokens each), so only a feature's own cap applies to them.
+    const cap = f?.maxInputTokens ?? (ctx.endpoint === 'embeddings' ? 0 : l.maxInputTokens);
     if (cap > 0 && inputTokens.upperBound(ctx) > cap) {
       const n = inputTokens.count(ctx, ctx.model);
       if (n > cap) {
