@@ -297,7 +297,7 @@ export const LimitsSchema = z
     timezone: z.string().refine(validTimeZone, 'not an IANA time zone').default('UTC'),
     /** Further limits per key, feature, team, user, model or globally. */
     rateLimits: z.array(RateLimitSchema).default([]),
-    /** Input-token cap per request (413 above it, before any upstream call); 0 = no cap. Per feature: `features.<f>.maxInputTokens`. */
+    /** Input-token cap per chat/messages request (413 above it, before any upstream call); 0 = no cap. Per feature (all endpoints): `features.<f>.maxInputTokens`. */
     maxInputTokens: z.number().int().nonnegative().default(32_000),
     /** `max_tokens` set on calls that set none (chat/messages); per feature: `features.<f>.defaultMaxTokens`. */
     defaultMaxTokens: tokens.optional(),
