@@ -158,6 +158,7 @@ export function aggregateSql(f: LedgerFilter, by: GroupKey[], d: Dialect, p: (i:
     `${sum('baseline_cost_nanos')} AS baseline_cost_nanos`,
     `${sum("CASE WHEN cache_status IN ('exact','semantic','dedup') THEN 1 ELSE 0 END")} AS cache_hits`,
     `${sum('usage_estimated')} AS estimated`,
+    `${sum('avoided_cost_nanos')} AS avoided_cost_nanos`,
   ];
   const group = by.length ? `GROUP BY ${by.map((_, i) => `g${i}`).join(', ')}` : '';
   return `SELECT ${cols.join(', ')} FROM ledger_requests ${whereClause(f, p, params)} ${group} ORDER BY cost_nanos DESC`;

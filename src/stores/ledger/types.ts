@@ -106,6 +106,8 @@ export interface AggregateRow {
   baselineCostNanos: bigint;
   cacheHits: number;
   estimated: number;
+  /** What response-cache hits avoided paying upstream. */
+  avoidedCostNanos: bigint;
 }
 
 export interface LedgerStore {
