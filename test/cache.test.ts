@@ -474,29 +474,36 @@ test('semantic hook: on → served with x-costgate-cache: semantic; multi-turn s
 
 test('semantic hook: shadow mode does not serve; the ledger records the would-be hit, its score and whether the answer matched', async () => {
   const semantic = new FakeSemantic();
-  const r = await rig({ semantic: 'shadow' }, { gw: { semantic } });
+  // Everest questions get one answer however they are put; Hamlet answers quote the question, so they differ.
+  const answer = (_m: string, body: any) => {
+    const q = String(body.messages.at(-1).content);
+    if (/everest/i.test(q)) return 'Mount Everest is 8,849 metres tall.';
+    if (/hamlet/i.test(q)) return `You asked: ${q}`;
+    return undefined;
+  };
+  const r2 = await rig({ semantic: 'shadow' }, { sim: { answer }, gw: { semantic } });
   try {
-    const a = await r.post(CHAT, chat('How tall is Mount Everest?'));
-    const b = await r.post(CHAT, chat('how tall is mount everest'));
+    const a = await r2.post(CHAT, chat('How tall is Mount Everest?', { max_tokens: 40 }));
+    assert.equal(a.json.choices[0].message.content, 'Mount Everest is 8,849 metres tall.');
+    const b = await r2.post(CHAT, chat('how tall is mount everest', { max_tokens: 40 }));
     assert.equal(b.status, 200);
     assert.equal(b.headers.get('x-costgate-cache'), 'miss');
     assert.notEqual(b.json.id, a.json.id);
-    const bs = await r.post(CHAT, chat('HOW TALL IS MOUNT EVEREST', { stream: true }));
+    const bs = await r2.post(CHAT, chat('HOW TALL IS MOUNT EVEREST', { max_tokens: 40, stream: true }));
     assert.equal(bs.headers.get('x-costgate-cache'), 'miss');
-    assert.equal(r.calls(), 3);
-    const rows = await ledger(r, 3);
-    assert.equal(rows[0]!.cacheStatus, 'miss');
-    for (const [i, x] of [rows[1]!, rows[2]!].entries()) {
-      assert.equal(x.cacheStatus, 'shadow', `row ${i}`);
-      assert.equal(x.cacheScore, 0.95);
+    await r2.post(CHAT, chat('Who wrote Hamlet?', { max_tokens: 40 }));
+    await r2.post(CHAT, chat('who wrote hamlet', { max_tokens: 40 }));
+    assert.equal(r2.calls(), 5);
+    const rows = await ledger(r2, 5);
+    assert.deepEqual(rows.map((x) => x.cacheStatus), ['miss', 'shadow', 'shadow', 'miss', 'shadow']);
+    assert.deepEqual(rows.map((x) => x.shadowMatch), [null, true, true, null, false]);
+    assert.deepEqual(rows.map((x) => x.cacheScore), [null, 0.95, 0.95, null, 0.95]);
+    for (const x of rows) {
       assert.ok(x.costNanos > 0, 'a shadow call is paid for');
       assert.equal(x.avoidedCostNanos, 0);
-      // The simulator's answers depend on the exact prompt, so the would-be answer differs from the real one.
-      const real = i === 0 ? b.json.choices[0].message.content : openaiStreamText(bs.text);
-      assert.equal(x.shadowMatch, real.trim().toLowerCase() === a.json.choices[0].message.content.trim().toLowerCase());
     }
-    assert.equal((await r.t.gw.report({}, [])).total.cacheHits, 0);
+    assert.equal((await r2.t.gw.report({}, [])).total.cacheHits, 0);
   } finally {
-    await r.close();
+    await r2.close();
   }
 });
