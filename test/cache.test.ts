@@ -507,3 +507,39 @@ test('semantic hook: shadow mode does not serve; the ledger records the would-be
     await r2.close();
   }
 });
+
+test('dedup stream: the leader\'s client leaving does not cut its followers; the upstream call finishes once', async () => {
+  const r = await rig({}, { sim: { ttftMs: 100, perTokenMs: 20 } });
+  try {
+    const q = JSON.stringify(chat('leader leaves', { stream: true, max_tokens: 30 }));
+    const ac = new AbortController();
+    const leader = await fetch(r.t.url + CHAT, { method: 'POST', headers: { 'content-type': 'application/json' }, body: q, signal: ac.signal });
+    assert.equal(leader.headers.get('x-costgate-cache'), 'miss');
+    const follower = fetch(r.t.url + CHAT, { method: 'POST', headers: { 'content-type': 'application/json' }, body: q }).then(async (x) => ({ h: x.headers.get('x-costgate-cache'), text: await x.text() }));
+    const reader = leader.body!.getReader();
+    await reader.read();
+    await new Promise((res) => setTimeout(res, 50));
+    ac.abort();
+    const f = await follower;
+    assert.equal(f.h, 'dedup');
+    assert.ok(f.text.endsWith('data: [DONE]\n\n'), f.text.slice(-200));
+    assert.ok(openaiStreamText(f.text).length > 0);
+    assert.equal(r.calls(), 1);
+    // The whole answer was stored.
+    const h = await r.post(CHAT, chat('leader leaves', { max_tokens: 30 }));
+    assert.equal(h.headers.get('x-costgate-cache'), 'hit');
+    assert.equal(h.json.choices[0].message.content, openaiStreamText(f.text));
+    const rows = await ledger(r, 3);
+    assert.deepEqual(rows.map((x) => x.cacheStatus).sort(), ['dedup', 'exact', 'miss']);
+  } finally {
+    await r.close();
+  }
+});
+
+test('bad cache config is refused with the field named', async () => {
+  const { parseConfig } = await import('../src/config/load.js');
+  assert.throws(() => parseConfig({ cache: { ttl: 'forever' } }), /cache\.ttl/);
+  assert.throws(() => parseConfig({ cache: { store: { kind: 'disk' } } }), /cache\.store/);
+  assert.throws(() => parseConfig({ cache: { routes: { m: { semantic: 'maybe' } } } }), /cache\.routes\.m\.semantic/);
+  assert.throws(() => parseConfig({ cache: { enabeld: true } }), /enabeld/);
+});
