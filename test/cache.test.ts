@@ -543,3 +543,56 @@ test('bad cache config is refused with the field named', async () => {
   assert.throws(() => parseConfig({ cache: { routes: { m: { semantic: 'maybe' } } } }), /cache\.routes\.m\.semantic/);
   assert.throws(() => parseConfig({ cache: { enabeld: true } }), /enabeld/);
 });
+
+test('a hit never reserves budget: with the budget spent, the cached question is served and a new one is refused', async () => {
+  // The call's maximum cost, as the budget stage computes it, read from a refusal.
+  let max: string;
+  const sim = await startSimulator({});
+  const cfg = (amount: string) => ({ providers: { sim: { type: 'simulator', baseUrl: sim.baseUrl } }, ledger: { store: 'memory' }, budgets: [{ name: 'tiny', scope: 'global', window: 'day', amount }], cache: { enabled: true } });
+  try {
+    const t0 = await startTestGateway({ config: cfg('0.000000001') as never });
+    try {
+      const refused = await t0.gw.handle({ endpoint: 'chat', body: chat('budget question'), headers: {} });
+      assert.equal(refused.status, 402);
+      max = JSON.parse(String(refused.body)).error.budget.max_call_cost_usd;
+    } finally {
+      await t0.close();
+    }
+    // Exactly one call's maximum: the first fits, and after it spent anything no second miss does.
+    const t = await startTestGateway({ config: cfg(max) as never });
+    try {
+      const a = await t.gw.handle({ endpoint: 'chat', body: chat('budget question'), headers: {} });
+      assert.equal(a.status, 200);
+      assert.equal(a.headers['x-costgate-cache'], 'miss');
+      await t.waitRecords(1);
+      await new Promise((r) => setTimeout(r, 20));
+      const b = await t.gw.handle({ endpoint: 'chat', body: chat('budget question'), headers: {} });
+      assert.equal(b.status, 200);
+      assert.equal(b.headers['x-costgate-cache'], 'hit');
+      const c = await t.gw.handle({ endpoint: 'chat', body: chat('another budget question'), headers: {} });
+      assert.equal(c.status, 402);
+      assert.equal(JSON.parse(String(c.body)).error.code, 'budget_exceeded');
+      assert.equal(sim.counts[CHAT], 1);
+    } finally {
+      await t.close();
+    }
+  } finally {
+    await sim.close();
+  }
+});
+
+test('dedup on the Anthropic surface: concurrent identical streams share one upstream call and one event stream', async () => {
+  const r = await rig({}, { sim: { ttftMs: 300 } });
+  try {
+    const q = claude('Anthropic dedup', { stream: true });
+    const res = await Promise.all(Array.from({ length: 10 }, () => r.post(MSGS, q)));
+    assert.equal(r.calls(MSGS), 1);
+    assert.ok(res.every((x) => x.status === 200 && x.text === res[0]!.text));
+    assert.equal(res.filter((x) => x.headers.get('x-costgate-cache') === 'dedup').length, 9);
+    assert.equal(sse(res[0]!.text).events.at(-1), 'message_stop');
+    const rows = await ledger(r, 10);
+    assert.equal(rows.filter((x) => x.cacheStatus === 'dedup' && x.costNanos === 0 && x.avoidedCostNanos > 0).length, 9);
+  } finally {
+    await r.close();
+  }
+});
