@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { addReportCommand } from './report.js';
 import { addKeysCommand } from './keys.js';
 import { governanceLines } from '../governance/describe.js';
+import { cacheLines } from '../cache/describe.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -88,6 +89,7 @@ export function buildCli(): Command {
         for (const p of c.providers.values()) console.log(`  provider ${p.name}: ${p.type} ${p.baseUrl ?? '(in-process simulator)'} key: ${p.apiKey ? 'set' : 'none'}`);
         for (const [a, d] of c.aliases) console.log(`  model ${a} → ${d.join(' → ')}`);
         for (const line of governanceLines(c)) console.log(`  ${line}`);
+        for (const line of cacheLines(c.cache)) console.log(`  ${line}`);
       } catch (e) {
         fail(e);
       }
