@@ -596,3 +596,22 @@ test('dedup on the Anthropic surface: concurrent identical streams share one ups
     await r.close();
   }
 });
+
+test('dedup: a deployment that keeps failing gets at most 3 leaders; then every follower has the last error', async () => {
+  const r = await rig({}, { sim: { ttftMs: 200 }, deps: [{ name: 'down', provider: 'sim', model: 'gpt-4o-mini', headers: { 'x-sim-fault': '503' } }] });
+  try {
+    const res = await Promise.all(Array.from({ length: 12 }, () => r.t.gw.handle({ endpoint: 'chat', body: { ...chat('always down'), model: 'm' }, headers: {} })));
+    assert.equal(r.calls(), 3);
+    assert.ok(res.every((x) => x.status === 502 || x.status === 503), JSON.stringify(res.map((x) => x.status)));
+    const codes = new Set(res.map((x) => JSON.parse(String(x.body)).error.code));
+    assert.equal(codes.size, 1);
+    // Each response has its own request id and cost headers (the error object is not shared).
+    assert.equal(new Set(res.map((x) => x.headers['x-costgate-request-id'])).size, 12);
+    assert.ok(res.every((x) => x.headers['x-costgate-cost-usd'] === '0.000000000'));
+    const rows = await ledger(r, 12);
+    assert.equal(rows.filter((x) => x.attemptCount === 1).length, 3);
+    assert.equal(rows.filter((x) => x.attemptCount === 0).length, 9);
+  } finally {
+    await r.close();
+  }
+});

@@ -19,7 +19,7 @@
  */
 import type { Stage } from '../compose.js';
 import { elapsed, type Ctx, type GatewayResponse, type Outcome } from '../ctx.js';
-import { toGatewayError } from '../errors.js';
+import { GatewayError, toGatewayError } from '../errors.js';
 import { clientClosed } from './upstream-errors.js';
 import type { ResolvedCache, ResolvedCachePolicy } from '../../config/load.js';
 import type { CacheEntry, CacheHeader, CacheStore, SemanticLayer } from '../../cache/types.js';
@@ -104,14 +104,31 @@ export const cache = (o: CacheStageOptions): Stage => {
     return { status: 200, headers, stream: replay(ctx, events, (complete) => ctx.settle(complete ? outcome() : outcome({ status: 499, errorCode: 'client_aborted', clientAborted: true }))) };
   }
 
-  async function* replay(ctx: Ctx, events: string[], end: (complete: boolean) => void): AsyncGenerator<string> {
-    let complete = false;
-    try {
-      for (const ev of events) yield ev;
-      complete = true;
-    } finally {
+  /** The replayed events; `end` runs exactly once: at the end, or when the consumer stops (even before the first). */
+  function replay(_ctx: Ctx, events: string[], end: (complete: boolean) => void): AsyncIterableIterator<string> {
+    let i = 0;
+    let over = false;
+    const finish = (complete: boolean) => {
+      if (over) return;
+      over = true;
       end(complete);
-    }
+    };
+    const it: AsyncIterableIterator<string> = {
+      async next() {
+        if (over) return { done: true, value: undefined };
+        if (i < events.length) return { done: false, value: events[i++]! };
+        finish(true);
+        return { done: true, value: undefined };
+      },
+      async return() {
+        finish(i >= events.length);
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]() {
+        return it;
+      },
+    };
+    return it;
   }
 
   async function lookup(key: string): Promise<CacheEntry | undefined> {
@@ -247,13 +264,19 @@ export const cache = (o: CacheStageOptions): Stage => {
       }
       if (r.kind === 'failed') {
         // An identical request fails the same way; otherwise one follower becomes the next leader.
-        if ((!r.retryable || gen >= MAX_GENERATIONS - 1) && r.error) throw r.error;
+        if ((!r.retryable || gen >= MAX_GENERATIONS - 1) && r.error) throw copyError(r.error);
         continue;
       }
       return follow(ctx, r);
     }
   };
 };
+
+/** Each follower's own copy of the leader's error: the meter adds the call's own cost headers to it. */
+function copyError(e: unknown): GatewayError {
+  const g = toGatewayError(e);
+  return new GatewayError(g.code, g.message, { status: g.status, param: g.param ?? undefined, retryAfterSec: g.retryAfterSec, headers: g.headers, details: g.details });
+}
 
 /** Followers retry as leader at most this many times before taking the last leader's error. */
 export const MAX_GENERATIONS = 3;
