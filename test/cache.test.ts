@@ -615,3 +615,25 @@ test('dedup: a deployment that keeps failing gets at most 3 leaders; then every 
     await r.close();
   }
 });
+
+test('embeddings are cached too (JSON): same input → hit at $0 with the avoided cost', async () => {
+  const r = await rig({});
+  try {
+    const body = { model: 'text-embedding-3-small', input: ['cache this sentence', 'and this one'] };
+    const a = await r.post('/v1/embeddings', body);
+    assert.equal(a.status, 200);
+    assert.equal(a.headers.get('x-costgate-cache'), 'miss');
+    const b = await r.post('/v1/embeddings', body);
+    assert.equal(b.headers.get('x-costgate-cache'), 'hit');
+    assert.deepEqual(b.json, a.json);
+    assert.equal((await r.post('/v1/embeddings', { ...body, dimensions: 256 })).headers.get('x-costgate-cache'), 'miss');
+    assert.equal(r.calls('/v1/embeddings'), 2);
+    const rows = await ledger(r, 3);
+    assert.equal(rows[1]!.cacheStatus, 'exact');
+    assert.equal(rows[1]!.costNanos, 0);
+    assert.equal(rows[1]!.avoidedCostNanos, rows[0]!.costNanos);
+    assert.ok(rows[0]!.costNanos > 0);
+  } finally {
+    await r.close();
+  }
+});
