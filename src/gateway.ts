@@ -16,6 +16,9 @@ import { meter } from './pipeline/stages/meter.js';
 import { budget, type SoftBudgetEvent } from './pipeline/stages/budget.js';
 import { limits } from './pipeline/stages/limits.js';
 import { admission } from './pipeline/stages/admission.js';
+import { cache } from './pipeline/stages/cache.js';
+import { openCacheStore } from './stores/cache/index.js';
+import type { CacheStore, SemanticLayer } from './cache/types.js';
 import { Admission } from './governance/admission.js';
 import { KeyService } from './keys/service.js';
 import { openKeyStore } from './stores/keys/index.js';
@@ -61,6 +64,12 @@ export interface GatewayOptions {
   budgetStore?: BudgetStore;
   /** A soft budget was crossed (also logged, and published on diagnostics_channel `costgate:budget`). */
   onBudgetEvent?: (e: SoftBudgetEvent) => void;
+  /** Use this response-cache store instead of the one `cache.store` names (closed with the gateway). */
+  cacheStore?: CacheStore;
+  /** The semantic cache layer (consulted after an exact miss where a route's `semantic` is on or shadow). */
+  semantic?: SemanticLayer;
+  /** Clock of the response cache (TTL tests). */
+  cacheNow?: () => number;
 }
 
 export interface Gateway {
@@ -91,6 +100,8 @@ export interface Gateway {
   readonly budgetStore: BudgetStore;
   /** Virtual keys (create, verify, revoke, rotate, list). */
   readonly keys: KeyService;
+  /** The response cache's store, when the cache is enabled anywhere in config. */
+  readonly cacheStore?: CacheStore;
   close(): Promise<void>;
 }
 
@@ -192,6 +203,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   }
   const pr = config.priorities;
   const admissionGate = pr.maxInFlight > 0 ? new Admission({ maxInFlight: pr.maxInFlight, optionalShedAt: pr.optionalShedAt, queueMax: pr.queue.maxSize, queueTimeoutMs: pr.queue.timeoutMs }) : undefined;
+  const cc = config.cache;
+  const cacheOn = cc.enabled || [...Object.values(cc.routes), ...Object.values(cc.features)].some((p) => p.enabled === true);
+  const cacheStore = cacheOn ? (options.cacheStore ?? (await openCacheStore(cc))) : undefined;
   const stages: Stage[] = [
     meter({
       pricer,
@@ -201,6 +215,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     auth({ mode: config.auth.mode, keys }),
     limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
     route({ resolve: createResolver(config) }),
+    ...(cacheStore ? [cache({ config: cc, store: cacheStore, semantic: options.semantic, now: options.cacheNow })] : []),
     budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),
     ...(admissionGate ? [admission({ admission: admissionGate, retryAfterSec: config.priorities.retryAfterSec })] : []),
     dispatch({ retries: config.retries, agents, breakers, random: options.random }),
@@ -306,12 +321,15 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     pricer,
     budgetStore,
     keys,
+    cacheStore,
     async close() {
       await agents.close();
       await writer.close();
       await store.close();
       await budgetStore.close();
       await keyStore.close();
+      await cacheStore?.close();
+      await options.semantic?.close();
       await Promise.all(simulators.map((s) => s.close()));
     },
   };

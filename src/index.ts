@@ -9,3 +9,4 @@ export { GatewayError, type ErrorCode } from './pipeline/errors.js';
 export type { GatewayRequest, GatewayResponse, AttemptRecord, Outcome } from './pipeline/ctx.js';
 export type { RequestRecord, RecordSink } from './pipeline/record.js';
 export type { Usage } from './providers/usage.js';
+export type { SemanticLayer, CacheStore, CacheEntry, CacheHeader } from './cache/types.js';

@@ -39,7 +39,7 @@ function call(ts: number, o: Partial<LedgerRow>): LedgerRow {
   return makeRow({
     ts, requestedModel: model ?? 'gpt-4o-mini', model, provider: model?.startsWith('claude') ? 'anthropic' : 'openai', deployment: null,
     stream: false, status: 200, errorType: null, errorMessage: null, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0,
-    reasoningTokens: 0, usageEstimated: false, baselineModel: model, batch: false, cacheStatus: 'miss', attemptCount: 1, avoidedCostNanos: 0, governance: null, queueMs: null, ...o,
+    reasoningTokens: 0, usageEstimated: false, baselineModel: model, batch: false, cacheStatus: 'miss', attemptCount: 1, avoidedCostNanos: 0, governance: null, queueMs: null, cacheScore: null, shadowMatch: null, ...o,
   });
 }
 
@@ -394,12 +394,12 @@ describe('formats', () => {
       const s = await summarize(store, MARCH, ['feature']);
       const t = summaryTable(s).split('\n');
       // The $/1k column takes 9 decimals for every row because the TOTAL needs them (one precision per column).
-      assert.deepEqual(t[0]!.trim().split(/\s{2,}/), ['feature', 'requests', 'input tok', 'cached', 'output tok', 'cost', 'share', 'saved', 'cache hit', 'errors', 'avg out', '$/1k req']);
-      assert.deepEqual(t[2]!.trim().split(/\s{2,}/), ['search', '3', '4,000', '24.0%', '350', '$0.009480', '60.2%', '$0.002820', '0.0%', '0.0%', '116.7', '$3.160000000']);
-      assert.deepEqual(t.at(-1)!.trim().split(/\s{2,}/), ['TOTAL', '9', '9,000', '10.7%', '1,350', '$0.015735', '100.0%', '$0.003075', '11.1%', '33.3%', '150.0', '$1.748333333']);
+      assert.deepEqual(t[0]!.trim().split(/\s{2,}/), ['feature', 'requests', 'input tok', 'cached', 'output tok', 'cost', 'share', 'saved', 'cache hit', 'avoided', 'errors', 'avg out', '$/1k req']);
+      assert.deepEqual(t[2]!.trim().split(/\s{2,}/), ['search', '3', '4,000', '24.0%', '350', '$0.009480', '60.2%', '$0.002820', '0.0%', '$0.000000', '0.0%', '116.7', '$3.160000000']);
+      assert.deepEqual(t.at(-1)!.trim().split(/\s{2,}/), ['TOTAL', '9', '9,000', '10.7%', '1,350', '$0.015735', '100.0%', '$0.003075', '11.1%', '$0.000000', '33.3%', '150.0', '$1.748333333']);
       const csv = parseCsv(summaryCsv(s));
       assert.equal(csv.length, 5);
-      assert.equal(csv[1]!.join(','), 'search,3,0,4000,960,350,0.009480000,0.012300000,0.002820000,0.0000,0.0000,116.67,3.160000000');
+      assert.equal(csv[1]!.join(','), 'search,3,0,4000,960,350,0.009480000,0.012300000,0.002820000,0.0000,0.0000,116.67,3.160000000,0,0.000000000');
       const j = JSON.parse(JSON.stringify(summaryJson(s)));
       assert.equal(j.total.costNanos, '15735000');
       assert.equal(j.total.costUsd, '0.015735000');
@@ -451,8 +451,8 @@ describe('costgate report (CLI, child process)', () => {
     const r = await cli(['report', '--config', config, ...march, '--by', 'feature'], dir);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n').map((l) => l.trim().split(/\s{2,}/));
-    assert.deepEqual(lines[0], ['feature', 'requests', 'input tok', 'cached', 'output tok', 'cost', 'share', 'saved', 'cache hit', 'errors', 'avg out', '$/1k req']);
-    assert.deepEqual(lines.slice(2).map((l) => [l[0], l[1], l[5], l[6], l[8], l[9]]), [
+    assert.deepEqual(lines[0], ['feature', 'requests', 'input tok', 'cached', 'output tok', 'cost', 'share', 'saved', 'cache hit', 'avoided', 'errors', 'avg out', '$/1k req']);
+    assert.deepEqual(lines.slice(2).map((l) => [l[0], l[1], l[5], l[6], l[8], l[10]]), [
       ['search', '3', '$0.009480', '60.2%', '0.0%', '0.0%'],
       ['summarize', '2', '$0.006000', '38.1%', '0.0%', '50.0%'],
       ['chat', '3', '$0.000255', '1.6%', '33.3%', '33.3%'],
@@ -478,14 +478,14 @@ describe('costgate report (CLI, child process)', () => {
     const r = await cli(['report', '--config', config, ...march, '--by', 'team,day', '--csv'], dir);
     assert.equal(r.code, 0, r.stderr);
     const [head, ...rows] = parseCsv(r.stdout);
-    assert.deepEqual(head, ['team', 'day', 'requests', 'errors', 'input_tokens', 'cached_tokens', 'output_tokens', 'cost_usd', 'baseline_cost_usd', 'saved_usd', 'cache_hit_rate', 'error_rate', 'avg_output_tokens', 'cost_per_1k_requests_usd']);
+    assert.deepEqual(head, ['team', 'day', 'requests', 'errors', 'input_tokens', 'cached_tokens', 'output_tokens', 'cost_usd', 'baseline_cost_usd', 'saved_usd', 'cache_hit_rate', 'error_rate', 'avg_output_tokens', 'cost_per_1k_requests_usd', 'cache_hits', 'avoided_cost_usd']);
     const col = (name: string) => head!.indexOf(name);
     assert.equal(rows.reduce((a, x) => a + Number(x[col('requests')]), 0), 9);
     assert.equal(rows.reduce((a, x) => a + usdToNanos(x[col('cost_usd')]!), 0n), MARCH_COST);
     assert.equal(rows.reduce((a, x) => a + usdToNanos(x[col('baseline_cost_usd')]!), 0n), MARCH_BASELINE);
     assert.equal(rows.reduce((a, x) => a + usdToNanos(x[col('saved_usd')]!), 0n), 3_075_000n);
     const growth12 = rows.find((x) => x[0] === 'growth' && x[1] === '2025-03-12')!;
-    assert.deepEqual(growth12.slice(2), ['2', '1', '500', '0', '300', '0.000000000', '0.000255000', '0.000255000', '0.5000', '0.5000', '150.00', '0.000000000']);
+    assert.deepEqual(growth12.slice(2), ['2', '1', '500', '0', '300', '0.000000000', '0.000255000', '0.000255000', '0.5000', '0.5000', '150.00', '0.000000000', '1', '0.000000000']);
     assert.ok(rows.some((x) => x[0] === '' && x[1] === '2025-03-13'), 'no team is an empty cell');
   });
 

@@ -7,6 +7,7 @@ import { addReportCommand } from './report.js';
 import { addKeysCommand } from './keys.js';
 import { addCalcCommand } from './calc.js';
 import { governanceLines } from '../governance/describe.js';
+import { cacheLines } from '../cache/describe.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -89,6 +90,7 @@ export function buildCli(): Command {
         for (const p of c.providers.values()) console.log(`  provider ${p.name}: ${p.type} ${p.baseUrl ?? '(in-process simulator)'} key: ${p.apiKey ? 'set' : 'none'}`);
         for (const [a, d] of c.aliases) console.log(`  model ${a} → ${d.join(' → ')}`);
         for (const line of governanceLines(c)) console.log(`  ${line}`);
+        for (const line of cacheLines(c.cache)) console.log(`  ${line}`);
       } catch (e) {
         fail(e);
       }

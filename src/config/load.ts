@@ -111,6 +111,8 @@ export interface ResolvedConfig {
   auth: Config['auth'] & { admin?: string; viewer?: string };
   features: Record<string, FeatureConfig>;
   priorities: PrioritiesConfig;
+  /** The response cache, durations in ms, the store's URL resolved. */
+  cache: ResolvedCache;
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -273,7 +275,55 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     auth: { ...cfg.auth, admin: envValue(cfg.auth.adminKey, env) || undefined, viewer: envValue(cfg.auth.viewerKey, env) || undefined },
     features: cfg.features,
     priorities: cfg.priorities,
+    cache: resolveCache(cfg, env),
     source,
+  };
+}
+
+export interface ResolvedCachePolicy {
+  enabled?: boolean;
+  ttlMs?: number;
+  nonDeterministic?: boolean;
+  dedup?: boolean;
+  semantic?: 'off' | 'on' | 'shadow';
+  threshold?: number;
+}
+
+export interface ResolvedCache {
+  enabled: boolean;
+  ttlMs: number;
+  nonDeterministic: boolean;
+  dedup: boolean;
+  semantic: 'off' | 'on' | 'shadow';
+  threshold?: number;
+  maxEntryBytes: number;
+  dedupWaitMs: number;
+  store: Config['cache']['store'] & { resolvedUrl?: string };
+  routes: Record<string, ResolvedCachePolicy>;
+  features: Record<string, ResolvedCachePolicy>;
+}
+
+const toMs = (v: number | string): number => (typeof v === 'number' ? v : parseDuration(v)!);
+
+function resolveCache(cfg: Config, env: NodeJS.ProcessEnv): ResolvedCache {
+  const c = cfg.cache;
+  const pol = (p: Config['cache']['routes'][string]): ResolvedCachePolicy => {
+    const { ttl, ...rest } = p;
+    return { ...rest, ...(ttl !== undefined ? { ttlMs: toMs(ttl) } : {}) };
+  };
+  const store = c.store.kind === 'redis' ? { ...c.store, resolvedUrl: envValue(c.store.url, env) || 'redis://127.0.0.1:6379' } : c.store;
+  return {
+    enabled: c.enabled,
+    ttlMs: toMs(c.ttl),
+    nonDeterministic: c.nonDeterministic,
+    dedup: c.dedup,
+    semantic: c.semantic,
+    threshold: c.threshold,
+    maxEntryBytes: c.maxEntryBytes,
+    dedupWaitMs: c.dedupWaitMs,
+    store,
+    routes: Object.fromEntries(Object.entries(c.routes).map(([k, v]) => [k, pol(v)])),
+    features: Object.fromEntries(Object.entries(c.features).map(([k, v]) => [k, pol(v)])),
   };
 }
 

@@ -356,6 +356,60 @@ export const AuthSchema = z
   })
   .strict();
 
+const durationMs = z.union([ms, z.string().refine((v) => parseDuration(v) !== undefined, 'a duration like 90s, 30m, 24h, 7d')]);
+
+/** Per route (requested model / alias) or per feature response-cache settings; unset fields inherit. */
+export const CachePolicySchema = z
+  .object({
+    /** Serve and store exact-cache entries for these calls. */
+    enabled: z.boolean().optional(),
+    /** How long an entry is served: ms, or a duration like 10m, 24h. */
+    ttl: durationMs.optional(),
+    /** Also cache sampled answers (temperature > 0, or unset, without a seed; n > 1). Off: such calls bypass. */
+    nonDeterministic: z.boolean().optional(),
+    /** Identical calls in flight wait for the first one's answer. */
+    dedup: z.boolean().optional(),
+    /** The semantic layer (when one is installed): off, on (serve hits) or shadow (record would-be hits only). */
+    semantic: z.enum(['off', 'on', 'shadow']).optional(),
+    /** Similarity threshold handed to the semantic layer. */
+    threshold: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
+export const CacheStoreSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('memory'), maxBytes: z.number().int().min(1024).default(64 * 1024 * 1024) }).strict(),
+  z.object({ kind: z.literal('sqlite'), path: z.string().min(1).default('.costgate/cache.db'), maxBytes: z.number().int().min(1024).default(512 * 1024 * 1024) }).strict(),
+  z
+    .object({
+      kind: z.literal('redis'),
+      /** Redis URL, or `env:NAME`. */
+      url: z.string().min(1).default('env:REDIS_URL'),
+      prefix: z.string().min(1).max(200).default('costgate:cache:'),
+    })
+    .strict(),
+]);
+
+export const CacheSchema = z
+  .object({
+    /** Default for every route/feature; off unless set. */
+    enabled: z.boolean().default(false),
+    ttl: durationMs.default('1h'),
+    nonDeterministic: z.boolean().default(false),
+    dedup: z.boolean().default(true),
+    semantic: z.enum(['off', 'on', 'shadow']).default('off'),
+    threshold: z.number().min(0).max(1).optional(),
+    /** Answers larger than this are not stored. */
+    maxEntryBytes: z.number().int().min(256).default(1024 * 1024),
+    /** How long a follower waits for an in-flight leader before calling upstream itself. */
+    dedupWaitMs: ms.default(120_000),
+    store: CacheStoreSchema.default({ kind: 'memory', maxBytes: 64 * 1024 * 1024 }),
+    /** Requested model or alias → policy. */
+    routes: z.record(z.string().min(1), CachePolicySchema).default({}),
+    /** Feature → policy (wins over the route's). */
+    features: z.record(z.string().min(1), CachePolicySchema).default({}),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     server: ServerSchema.default(ServerSchema.parse({})),
@@ -372,6 +426,8 @@ export const ConfigSchema = z
     features: z.record(z.string().min(1).max(256), FeatureSchema).default({}),
     priorities: PrioritiesSchema.default(PrioritiesSchema.parse({})),
     auth: AuthSchema.default(AuthSchema.parse({})),
+    /** The response cache (exact, in-flight dedup, semantic hook). */
+    cache: CacheSchema.default(CacheSchema.parse({})),
     /**
      * A file of `NAME=value` lines (e.g. OPENAI_API_KEY=sk-…) read at start; its names are looked up like environment
      * variables (the real environment wins). Refused when group- or world-readable. Relative to the config file.
@@ -401,3 +457,5 @@ export type RateConfig = z.infer<typeof RateSchema>;
 export type LimitsConfig = z.infer<typeof LimitsSchema>;
 export type FeatureConfig = z.infer<typeof FeatureSchema>;
 export type PrioritiesConfig = z.infer<typeof PrioritiesSchema>;
+export type CacheConfig = z.infer<typeof CacheSchema>;
+export type CachePolicyConfig = z.infer<typeof CachePolicySchema>;

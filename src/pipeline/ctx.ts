@@ -103,7 +103,11 @@ export interface Outcome {
   /** The client disconnected before the end. */
   clientAborted?: boolean;
   /** How a response cache served it (the cache issue fills this); a hit costs nothing upstream. */
-  cacheStatus?: 'miss' | 'exact' | 'semantic' | 'dedup';
+  cacheStatus?: 'miss' | 'exact' | 'semantic' | 'dedup' | 'shadow';
+  /** Semantic cache: the score of the entry found (served, or shadow only). */
+  cacheScore?: number;
+  /** Shadow mode: did the real answer match the entry that would have been served. */
+  shadowMatch?: boolean;
   /** Priced at Batch API rates. */
   batch?: boolean;
 }

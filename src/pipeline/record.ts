@@ -30,7 +30,11 @@ export interface RequestRecord {
   routeDecision?: string;
   routeReason?: string;
   clientAborted: boolean;
-  cacheStatus?: 'miss' | 'exact' | 'semantic' | 'dedup';
+  cacheStatus?: 'miss' | 'exact' | 'semantic' | 'dedup' | 'shadow';
+  /** Semantic cache: the score of the entry found (served, or shadow only). */
+  cacheScore?: number;
+  /** Shadow mode: did the real answer match the entry that would have been served. */
+  shadowMatch?: boolean;
   batch?: boolean;
   /** Governance decisions taken on the call (see LedgerRow.governance). */
   governance?: string[];
@@ -68,6 +72,8 @@ export function buildRecord(ctx: Ctx, o: Outcome): RequestRecord {
     routeReason: ctx.route?.reason,
     clientAborted: o.clientAborted ?? false,
     cacheStatus: o.cacheStatus,
+    cacheScore: o.cacheScore,
+    shadowMatch: o.shadowMatch,
     batch: o.batch,
     governance: ctx.governance.length ? ctx.governance : undefined,
     queueMs: ctx.queueMs,

@@ -62,7 +62,7 @@ export class Pricer {
     if (!usage) return { costNanos: earlier + (n ? attemptCosts[n - 1]! : 0), baselineModel: null, baselineCostNanos: 0, priceSource: 'no-usage', attemptCosts };
     const servedRates = this.rates(rec.model, rec.provider, at);
     const servedNanos = servedRates ? costOf(usage, servedRates, { batch }).nanos : undefined;
-    const hit = rec.cacheStatus !== undefined && rec.cacheStatus !== 'miss';
+    const hit = rec.cacheStatus === 'exact' || rec.cacheStatus === 'semantic' || rec.cacheStatus === 'dedup';
     const costNanos = (hit ? 0 : servedNanos ?? 0) + earlier;
     // The baseline is what this call would have cost without costgate: synchronous, uncached by the gateway.
     const aliasBaseline = this.o.aliasBaseline(rec.requestedModel);

@@ -47,6 +47,7 @@ const COLUMNS: Column[] = [
   ['share', (r) => pct(r.costShare)],
   ['saved', (r) => r.savedNanos, 'usd'],
   ['cache hit', (r) => pct(r.cacheHitRate)],
+  ['avoided', (r) => r.avoidedCostNanos, 'usd'],
   ['errors', (r) => pct(r.errorRate)],
   ['avg out', (r) => r.avgOutputTokens.toFixed(1)],
   ['$/1k req', (r) => r.costPer1kNanos, 'usd'],
@@ -77,14 +78,14 @@ export function summaryTable(s: Summary): string {
 }
 
 export function summaryCsv(s: Summary): string {
-  const head = [...s.by, 'requests', 'errors', 'input_tokens', 'cached_tokens', 'output_tokens', 'cost_usd', 'baseline_cost_usd', 'saved_usd', 'cache_hit_rate', 'error_rate', 'avg_output_tokens', 'cost_per_1k_requests_usd'];
+  const head = [...s.by, 'requests', 'errors', 'input_tokens', 'cached_tokens', 'output_tokens', 'cost_usd', 'baseline_cost_usd', 'saved_usd', 'cache_hit_rate', 'error_rate', 'avg_output_tokens', 'cost_per_1k_requests_usd', 'cache_hits', 'avoided_cost_usd'];
   const esc = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   const rows = s.rows.map((r) =>
     [
       ...s.by.map((k) => r.group[k] ?? ''),
       r.requests, r.errors, r.inputTokens, r.cachedTokens, r.outputTokens,
       nanosToUsd(r.costNanos), nanosToUsd(r.baselineCostNanos), nanosToUsd(r.savedNanos),
-      r.cacheHitRate.toFixed(4), r.errorRate.toFixed(4), r.avgOutputTokens.toFixed(2), nanosToUsd(r.costPer1kNanos),
+      r.cacheHitRate.toFixed(4), r.errorRate.toFixed(4), r.avgOutputTokens.toFixed(2), nanosToUsd(r.costPer1kNanos), r.cacheHits, nanosToUsd(r.avoidedCostNanos),
     ].map((v) => esc(String(v))).join(','),
   );
   return [head.join(','), ...rows].join('\n') + '\n';
@@ -100,6 +101,8 @@ export const summaryRowJson = <T extends SummaryRow>(r: T) => ({
   baselineCostNanos: String(r.baselineCostNanos),
   savedNanos: String(r.savedNanos),
   costPer1kNanos: String(r.costPer1kNanos),
+  avoidedCostNanos: String(r.avoidedCostNanos),
+  avoidedCostUsd: nanosToUsd(r.avoidedCostNanos),
   costUsd: nanosToUsd(r.costNanos),
   baselineCostUsd: nanosToUsd(r.baselineCostNanos),
   savedUsd: nanosToUsd(r.savedNanos),

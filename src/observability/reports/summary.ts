@@ -18,6 +18,9 @@ export interface SummaryRow {
   baselineCostNanos: bigint;
   savedNanos: bigint;
   cacheHitRate: number;
+  /** Response-cache hits, and what they avoided paying upstream. */
+  cacheHits: number;
+  avoidedCostNanos: bigint;
   errorRate: number;
   avgOutputTokens: number;
   costPer1kNanos: bigint;
@@ -67,6 +70,8 @@ function derive(a: AggregateRow, totalCost: bigint): SummaryRow {
     baselineCostNanos: a.baselineCostNanos,
     savedNanos: a.baselineCostNanos - a.costNanos,
     cacheHitRate: per(a.cacheHits),
+    cacheHits: a.cacheHits,
+    avoidedCostNanos: a.avoidedCostNanos ?? 0n,
     errorRate: per(a.errors),
     avgOutputTokens: per(a.outputTokens),
     costPer1kNanos: divRound(a.costNanos * 1000n, BigInt(a.requests)),
@@ -76,7 +81,7 @@ function derive(a: AggregateRow, totalCost: bigint): SummaryRow {
 
 export async function summarize(store: LedgerStore, filter: LedgerFilter, by: GroupKey[]): Promise<Summary> {
   const [rows, totals] = await Promise.all([store.aggregate(filter, by), store.aggregate(filter, [])]);
-  const t = totals[0] ?? { group: {}, requests: 0, errors: 0, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costNanos: 0n, baselineCostNanos: 0n, cacheHits: 0, estimated: 0 };
+  const t = totals[0] ?? { group: {}, requests: 0, errors: 0, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costNanos: 0n, baselineCostNanos: 0n, cacheHits: 0, estimated: 0, avoidedCostNanos: 0n };
   const sorted = by.some((k) => k === 'day' || k === 'hour' || k === 'month')
     ? rows.sort((x, y) => JSON.stringify(by.map((k) => x.group[k])).localeCompare(JSON.stringify(by.map((k) => y.group[k]))))
     : rows;

@@ -108,7 +108,8 @@ export const limits = (o: LimitsOptions): Stage => {
     }
     (ctx.afterPriced ??= []).push(() => {
       const u = ctx.outcome?.usage;
-      const hit = ctx.outcome?.cacheStatus !== undefined && ctx.outcome.cacheStatus !== 'miss';
+      const cs = ctx.outcome?.cacheStatus;
+      const hit = cs === 'exact' || cs === 'semantic' || cs === 'dedup';
       const used = u && !hit ? BigInt(u.inputTokens + u.outputTokens) : 0n;
       const actual = checks.map((c) => (c.metric === 'requests' ? 1n : used));
       o.store.settle(rid, items, actual, (o.now ?? Date.now)()).catch((e) => process.emitWarning(`costgate: rate-limit settlement failed (the reservation expires after its TTL): ${(e as Error).message}`));

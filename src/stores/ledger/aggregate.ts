@@ -36,5 +36,6 @@ export function toAggregate(r: Record<string, unknown>, by: GroupKey[]): Aggrega
     baselineCostNanos: money(r.baseline_cost_nanos),
     cacheHits: exact(r.cache_hits),
     estimated: exact(r.estimated),
+    avoidedCostNanos: money(r.avoided_cost_nanos),
   };
 }

@@ -43,7 +43,7 @@ function groupValue(r: LedgerRow, k: GroupKey): string | null {
 }
 
 type Sums = Omit<AggregateRow, 'group'>;
-const ZERO: Sums = { requests: 0, errors: 0, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costNanos: 0n, baselineCostNanos: 0n, cacheHits: 0, estimated: 0 };
+const ZERO: Sums = { requests: 0, errors: 0, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costNanos: 0n, baselineCostNanos: 0n, cacheHits: 0, estimated: 0, avoidedCostNanos: 0n };
 
 /** The aggregate, computed independently: `JSON(group values)` → sums. */
 function expected(rows: LedgerRow[], by: GroupKey[]): Map<string, Sums> {
@@ -60,6 +60,7 @@ function expected(rows: LedgerRow[], by: GroupKey[]): Map<string, Sums> {
     s.baselineCostNanos += BigInt(r.baselineCostNanos);
     s.cacheHits += ['exact', 'semantic', 'dedup'].includes(r.cacheStatus) ? 1 : 0;
     s.estimated += r.usageEstimated ? 1 : 0;
+    s.avoidedCostNanos += BigInt(r.avoidedCostNanos);
     out.set(key, s);
   }
   return out;

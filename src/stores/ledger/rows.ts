@@ -49,6 +49,8 @@ export function toRows(rec: RequestRecord, p: Priced): { row: LedgerRow; attempt
     avoidedCostNanos: p.avoidedCostNanos ?? 0,
     governance: rec.governance?.length ? rec.governance.join(';').slice(0, MAX_ERROR_MESSAGE) : null,
     queueMs: rec.queueMs ?? null,
+    cacheScore: rec.cacheScore ?? null,
+    shadowMatch: rec.shadowMatch ?? null,
   };
   const attempts: AttemptRow[] = rec.attempts.map((a, i) => ({
     uid,

@@ -42,6 +42,10 @@ export function migrations(d: Dialect): string[] {
     `ALTER TABLE ledger_requests ADD COLUMN avoided_cost_nanos ${big} NOT NULL DEFAULT 0;
     ALTER TABLE ledger_requests ADD COLUMN governance TEXT;
     ALTER TABLE ledger_requests ADD COLUMN queue_ms ${real};`,
+    // 4: semantic-cache accounting: the similarity score of the entry a semantic lookup found (served, or in shadow
+    // mode only recorded), and in shadow mode whether the real answer matched the entry that would have been served.
+    `ALTER TABLE ledger_requests ADD COLUMN cache_score ${real};
+    ALTER TABLE ledger_requests ADD COLUMN shadow_match SMALLINT;`,
   ];
 }
 
@@ -50,7 +54,7 @@ export const REQUEST_COLUMNS = [
   'api_key_id', 'priority', 'stream', 'status', 'error_type', 'error_message', 'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens',
   'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'usage_estimated', 'cost_nanos', 'baseline_model', 'baseline_cost_nanos',
   'price_source', 'batch', 'latency_ms', 'ttft_ms', 'cache_status', 'route_decision', 'route_reason', 'attempt_count',
-  'avoided_cost_nanos', 'governance', 'queue_ms',
+  'avoided_cost_nanos', 'governance', 'queue_ms', 'cache_score', 'shadow_match',
 ] as const;
 
 export const ATTEMPT_COLUMNS = ['uid', 'n', 'ts', 'deployment', 'provider', 'model', 'status', 'outcome', 'error_type', 'latency_ms', 'input_tokens', 'output_tokens', 'cost_nanos'] as const;
@@ -61,7 +65,7 @@ export function requestValues(r: LedgerRow): unknown[] {
     r.apiKeyId, r.priority, r.stream ? 1 : 0, r.status, r.errorType, r.errorMessage, r.inputTokens, r.cacheReadTokens, r.cacheWrite5mTokens,
     r.cacheWrite1hTokens, r.outputTokens, r.reasoningTokens, r.usageEstimated ? 1 : 0, r.costNanos, r.baselineModel, r.baselineCostNanos,
     r.priceSource, r.batch ? 1 : 0, r.latencyMs, r.ttftMs, r.cacheStatus, r.routeDecision, r.routeReason, r.attemptCount,
-    r.avoidedCostNanos, r.governance, r.queueMs,
+    r.avoidedCostNanos, r.governance, r.queueMs, r.cacheScore, r.shadowMatch === null ? null : r.shadowMatch ? 1 : 0,
   ];
 }
 
@@ -86,6 +90,8 @@ export function rowFromDb(x: Record<string, unknown>): LedgerRow {
     routeDecision: (x.route_decision as string) ?? null, routeReason: (x.route_reason as string) ?? null, attemptCount: num(x.attempt_count),
     avoidedCostNanos: num(x.avoided_cost_nanos), governance: (x.governance as string) ?? null,
     queueMs: x.queue_ms === null || x.queue_ms === undefined ? null : num(x.queue_ms),
+    cacheScore: x.cache_score === null || x.cache_score === undefined ? null : Number(x.cache_score),
+    shadowMatch: x.shadow_match === null || x.shadow_match === undefined ? null : Number(x.shadow_match) === 1,
   };
 }
 
@@ -152,6 +158,7 @@ export function aggregateSql(f: LedgerFilter, by: GroupKey[], d: Dialect, p: (i:
     `${sum('baseline_cost_nanos')} AS baseline_cost_nanos`,
     `${sum("CASE WHEN cache_status IN ('exact','semantic','dedup') THEN 1 ELSE 0 END")} AS cache_hits`,
     `${sum('usage_estimated')} AS estimated`,
+    `${sum('avoided_cost_nanos')} AS avoided_cost_nanos`,
   ];
   const group = by.length ? `GROUP BY ${by.map((_, i) => `g${i}`).join(', ')}` : '';
   return `SELECT ${cols.join(', ')} FROM ledger_requests ${whereClause(f, p, params)} ${group} ORDER BY cost_nanos DESC`;

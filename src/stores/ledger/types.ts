@@ -48,6 +48,10 @@ export interface LedgerRow {
    * joined with `;`. Null when nothing intervened.
    */
   governance: string | null;
+  /** Similarity score of the semantic-cache entry found for this call (served, or in shadow mode recorded only). */
+  cacheScore: number | null;
+  /** Shadow mode: whether the real answer matched the entry that would have been served (null otherwise). */
+  shadowMatch: boolean | null;
   /** Milliseconds the call waited in the priority queue (null when it did not queue). */
   queueMs: number | null;
 }
@@ -102,6 +106,8 @@ export interface AggregateRow {
   baselineCostNanos: bigint;
   cacheHits: number;
   estimated: number;
+  /** What response-cache hits avoided paying upstream. */
+  avoidedCostNanos: bigint;
 }
 
 export interface LedgerStore {
