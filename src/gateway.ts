@@ -16,6 +16,7 @@ import { meter } from './pipeline/stages/meter.js';
 import { budget, type SoftBudgetEvent } from './pipeline/stages/budget.js';
 import { limits } from './pipeline/stages/limits.js';
 import { admission } from './pipeline/stages/admission.js';
+import { context } from './pipeline/stages/context.js';
 import { Admission } from './governance/admission.js';
 import { KeyService } from './keys/service.js';
 import { openKeyStore } from './stores/keys/index.js';
@@ -201,6 +202,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     auth({ mode: config.auth.mode, keys }),
     limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
     route({ resolve: createResolver(config) }),
+    context({ optimize: config.optimize }),
     budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),
     ...(admissionGate ? [admission({ admission: admissionGate, retryAfterSec: config.priorities.retryAfterSec })] : []),
     dispatch({ retries: config.retries, agents, breakers, random: options.random }),

@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigSchema, TimeoutsSchema, SimulatorOptionsSchema, type BudgetConfig, type FeatureConfig, type LimitsConfig, type PrioritiesConfig, type RateConfig, type Config, type ProviderConfig, type SimulatorOptions, type Timeouts } from './schema.js';
+import { ConfigSchema, TimeoutsSchema, SimulatorOptionsSchema, type BudgetConfig, type FeatureConfig, type LimitsConfig, type PrioritiesConfig, type OptimizeConfig, type RateConfig, type Config, type ProviderConfig, type SimulatorOptions, type Timeouts } from './schema.js';
 import { parseDuration, type WindowSpec } from '../budgets/window.js';
 import { usdToNanos } from '../budgets/money.js';
 import { ADAPTERS } from '../providers/registry.js';
@@ -111,6 +111,7 @@ export interface ResolvedConfig {
   auth: Config['auth'] & { admin?: string; viewer?: string };
   features: Record<string, FeatureConfig>;
   priorities: PrioritiesConfig;
+  optimize: OptimizeConfig;
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -273,6 +274,7 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     auth: { ...cfg.auth, admin: envValue(cfg.auth.adminKey, env) || undefined, viewer: envValue(cfg.auth.viewerKey, env) || undefined },
     features: cfg.features,
     priorities: cfg.priorities,
+    optimize: cfg.optimize,
     source,
   };
 }

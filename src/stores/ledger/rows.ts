@@ -49,6 +49,9 @@ export function toRows(rec: RequestRecord, p: Priced): { row: LedgerRow; attempt
     avoidedCostNanos: p.avoidedCostNanos ?? 0,
     governance: rec.governance?.length ? rec.governance.join(';').slice(0, MAX_ERROR_MESSAGE) : null,
     queueMs: rec.queueMs ?? null,
+    optimize: rec.optimize?.length ? rec.optimize.join(';').slice(0, MAX_ERROR_MESSAGE) : null,
+    prefixHash: rec.prefixHash ?? null,
+    prefixTokens: rec.prefixTokens ?? null,
   };
   const attempts: AttemptRow[] = rec.attempts.map((a, i) => ({
     uid,

@@ -42,6 +42,10 @@ export function migrations(d: Dialect): string[] {
     `ALTER TABLE ledger_requests ADD COLUMN avoided_cost_nanos ${big} NOT NULL DEFAULT 0;
     ALTER TABLE ledger_requests ADD COLUMN governance TEXT;
     ALTER TABLE ledger_requests ADD COLUMN queue_ms ${real};`,
+    // 4: token optimization (context stage): decisions and lint findings, and the stable prefix's hash and tokens.
+    `ALTER TABLE ledger_requests ADD COLUMN optimize TEXT;
+    ALTER TABLE ledger_requests ADD COLUMN prefix_hash TEXT;
+    ALTER TABLE ledger_requests ADD COLUMN prefix_tokens ${big};`,
   ];
 }
 
@@ -50,7 +54,7 @@ export const REQUEST_COLUMNS = [
   'api_key_id', 'priority', 'stream', 'status', 'error_type', 'error_message', 'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens',
   'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'usage_estimated', 'cost_nanos', 'baseline_model', 'baseline_cost_nanos',
   'price_source', 'batch', 'latency_ms', 'ttft_ms', 'cache_status', 'route_decision', 'route_reason', 'attempt_count',
-  'avoided_cost_nanos', 'governance', 'queue_ms',
+  'avoided_cost_nanos', 'governance', 'queue_ms', 'optimize', 'prefix_hash', 'prefix_tokens',
 ] as const;
 
 export const ATTEMPT_COLUMNS = ['uid', 'n', 'ts', 'deployment', 'provider', 'model', 'status', 'outcome', 'error_type', 'latency_ms', 'input_tokens', 'output_tokens', 'cost_nanos'] as const;
@@ -61,7 +65,7 @@ export function requestValues(r: LedgerRow): unknown[] {
     r.apiKeyId, r.priority, r.stream ? 1 : 0, r.status, r.errorType, r.errorMessage, r.inputTokens, r.cacheReadTokens, r.cacheWrite5mTokens,
     r.cacheWrite1hTokens, r.outputTokens, r.reasoningTokens, r.usageEstimated ? 1 : 0, r.costNanos, r.baselineModel, r.baselineCostNanos,
     r.priceSource, r.batch ? 1 : 0, r.latencyMs, r.ttftMs, r.cacheStatus, r.routeDecision, r.routeReason, r.attemptCount,
-    r.avoidedCostNanos, r.governance, r.queueMs,
+    r.avoidedCostNanos, r.governance, r.queueMs, r.optimize, r.prefixHash, r.prefixTokens,
   ];
 }
 
@@ -86,6 +90,9 @@ export function rowFromDb(x: Record<string, unknown>): LedgerRow {
     routeDecision: (x.route_decision as string) ?? null, routeReason: (x.route_reason as string) ?? null, attemptCount: num(x.attempt_count),
     avoidedCostNanos: num(x.avoided_cost_nanos), governance: (x.governance as string) ?? null,
     queueMs: x.queue_ms === null || x.queue_ms === undefined ? null : num(x.queue_ms),
+    optimize: (x.optimize as string) ?? null,
+    prefixHash: (x.prefix_hash as string) ?? null,
+    prefixTokens: x.prefix_tokens === null || x.prefix_tokens === undefined ? null : num(x.prefix_tokens),
   };
 }
 
