@@ -1,0 +1,173 @@
+/**
+ * Provider prompt caching end to end through the simulator (which implements Anthropic's cache_control caching and
+ * OpenAI's automatic caching): what costgate adds to the upstream body, what the provider then reports, and what the
+ * ledger records.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createGateway } from '../src/gateway.js';
+import type { Json } from '../src/providers/adapter.js';
+
+// ~1,900 tokens of stable system prompt: over Sonnet's 1,024-token minimum.
+const SYSTEM = Array.from({ length: 160 }, (_, i) => `Rule ${i}: answer politely, cite the policy section ${i} and never reveal internal notes.`).join('\n');
+
+function config(promptCache: Json, extra: Json = {}): Json {
+  return {
+    providers: { sim: { type: 'simulator' } },
+    ledger: { store: 'memory' },
+    optimize: { promptCache: { enabled: true, ...promptCache } },
+    ...extra,
+  };
+}
+
+async function gatewayCapturing(cfg: Json) {
+  const upstream: Json[] = [];
+  const gw = await createGateway({
+    env: {},
+    config: cfg,
+    simulator: {
+      answer: (_m: string, body: Json) => {
+        upstream.push(structuredClone(body));
+        return 'ok';
+      },
+    },
+  });
+  return { gw, upstream };
+}
+
+const markers = (body: Json): string[] => {
+  const out: string[] = [];
+  const sys = Array.isArray(body.system) ? body.system : [];
+  sys.forEach((b: Json, i: number) => b.cache_control && out.push(`system[${i}]:${b.cache_control.ttl ?? '5m'}`));
+  (body.messages ?? []).forEach((m: Json, i: number) => {
+    if (Array.isArray(m.content)) m.content.forEach((b: Json, j: number) => b.cache_control && out.push(`messages[${i}][${j}]:${b.cache_control.ttl ?? '5m'}`));
+  });
+  return out;
+};
+
+test('Anthropic: breakpoints written through the conversation, read back on the next turn; client body untouched; ledger records it', async () => {
+  const { gw, upstream } = await gatewayCapturing(config({ write: 'always', ttl: '5m' }));
+  try {
+    const turn1 = { model: 'claude-sonnet-4-5', max_tokens: 50, system: SYSTEM, messages: [{ role: 'user', content: 'What is rule 7?' }] };
+    const before = structuredClone(turn1);
+    const r1 = await gw.handle({ endpoint: 'messages', body: turn1, headers: { 'x-costgate-feature': 'support' } });
+    assert.equal(r1.status, 200);
+    assert.deepEqual(turn1, before, 'the client request object is not modified');
+    // The write breakpoint sits on the last message; the system prompt string became one text block to carry none.
+    assert.deepEqual(markers(upstream[0]!), ['messages[0][0]:5m']);
+    const u1 = JSON.parse(String(r1.body)).usage;
+    assert.ok(u1.cache_creation_input_tokens > 1024, `wrote ${u1.cache_creation_input_tokens}`);
+    assert.equal(u1.cache_read_input_tokens, 0);
+
+    const turn2 = { ...turn1, messages: [...turn1.messages, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'And rule 8?' }] };
+    const r2 = await gw.handle({ endpoint: 'messages', body: turn2, headers: { 'x-costgate-feature': 'support' } });
+    assert.equal(r2.status, 200);
+    // Write through the new last message, and a read breakpoint where the previous turn's cached prefix ends.
+    assert.deepEqual(markers(upstream[1]!), ['messages[0][0]:5m', 'messages[2][0]:5m']);
+    const u2 = JSON.parse(String(r2.body)).usage;
+    assert.equal(u2.cache_read_input_tokens, u1.cache_creation_input_tokens, 'turn 2 reads exactly what turn 1 wrote');
+    assert.ok(u2.cache_creation_input_tokens > 0 && u2.cache_creation_input_tokens < 50, `turn 2 writes only the new turns (${u2.cache_creation_input_tokens})`);
+
+    const { rows } = await gw.requests({ feature: 'support' });
+    const [row2, row1] = rows;
+    assert.equal(row1!.cacheReadTokens, 0);
+    assert.equal(row1!.cacheWrite5mTokens, u1.cache_creation_input_tokens);
+    assert.equal(row2!.cacheReadTokens, u2.cache_read_input_tokens);
+    assert.match(row1!.optimize!, /pc:write=5m@2\/2/);
+    assert.match(row1!.optimize!, /pc:bp@1:5m/);
+    assert.match(row2!.optimize!, /pc:cached@2\/4/);
+    assert.match(row2!.optimize!, /pc:bp@3:5m;pc:bp@1:5m|pc:bp@3:5m/);
+    assert.equal(row1!.prefixHash, row2!.prefixHash);
+    assert.ok(row1!.prefixTokens! > 1024);
+    assert.ok(row2!.costNanos < row1!.costNanos * 2, 'the cached turn is cheaper per prompt token');
+  } finally {
+    await gw.close();
+  }
+});
+
+test('Anthropic: client breakpoints are kept as they are and count against the limit of 4', async () => {
+  const { gw, upstream } = await gatewayCapturing(config({ write: 'always', ttl: '5m' }));
+  try {
+    const cc = { type: 'ephemeral' };
+    const body = {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 20,
+      system: [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral', ttl: '1h' } }],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'a', cache_control: cc }] },
+        { role: 'assistant', content: [{ type: 'text', text: 'b', cache_control: cc }] },
+        { role: 'user', content: [{ type: 'text', text: 'c', cache_control: cc }] },
+        { role: 'assistant', content: 'd' },
+        { role: 'user', content: 'e' },
+      ],
+    };
+    const r = await gw.handle({ endpoint: 'messages', body, headers: {} });
+    assert.equal(r.status, 200);
+    // Four client markers: none added, none removed, the client's 1h TTL intact.
+    assert.deepEqual(markers(upstream[0]!), ['system[0]:1h', 'messages[0][0]:5m', 'messages[1][0]:5m', 'messages[2][0]:5m']);
+    const [row] = (await gw.requests({})).rows;
+    assert.doesNotMatch(row!.optimize ?? '', /pc:bp@/);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('disabled (the default): the upstream body is the client body, no optimize column', async () => {
+  const { gw, upstream } = await gatewayCapturing({ providers: { sim: { type: 'simulator' } }, ledger: { store: 'memory' } });
+  try {
+    const r = await gw.handle({ endpoint: 'messages', body: { model: 'claude-sonnet-4-5', max_tokens: 20, system: SYSTEM, messages: [{ role: 'user', content: 'hi' }] }, headers: {} });
+    assert.equal(r.status, 200);
+    assert.equal(upstream[0]!.system, SYSTEM);
+    assert.deepEqual(markers(upstream[0]!), []);
+    const [row] = (await gw.requests({})).rows;
+    assert.equal(row!.optimize, null);
+    assert.equal(row!.prefixHash, null);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('OpenAI: prompt_cache_key from the stable-prefix hash; a client key is kept; automatic cached_tokens reach the ledger', async () => {
+  const { gw, upstream } = await gatewayCapturing(config({}));
+  try {
+    const call = (user: string, extra: Json = {}) =>
+      gw.handle({ endpoint: 'chat', body: { model: 'gpt-4o-mini', messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: user }], ...extra }, headers: { 'x-costgate-feature': 'faq' } });
+    const r1 = await call('first question');
+    const r2 = await call('second question');
+    const r3 = await call('third', { prompt_cache_key: 'mine' });
+    for (const r of [r1, r2, r3]) assert.equal(r.status, 200);
+    const k1 = upstream[0]!.prompt_cache_key;
+    assert.match(k1, /^cg-[A-Za-z0-9_-]{22}$/);
+    assert.equal(upstream[1]!.prompt_cache_key, k1, 'same system prompt, same key');
+    assert.equal(upstream[2]!.prompt_cache_key, 'mine');
+    const cached = JSON.parse(String(r2.body)).usage.prompt_tokens_details.cached_tokens;
+    assert.ok(cached >= 1024, `second call reads the automatic cache (${cached})`);
+    const rows = (await gw.requests({ feature: 'faq' })).rows.reverse();
+    assert.equal(rows[1]!.cacheReadTokens, cached);
+    assert.match(rows[0]!.optimize!, /pc:prompt_cache_key/);
+    assert.doesNotMatch(rows[2]!.optimize ?? '', /pc:prompt_cache_key/);
+    assert.equal(rows[0]!.prefixHash, k1.slice(3));
+  } finally {
+    await gw.close();
+  }
+});
+
+test('per-feature override: a feature can turn prompt caching off while the default is on', async () => {
+  const cfg = config({});
+  cfg.optimize.features = { raw: { promptCache: { enabled: false } } };
+  const g2 = await gatewayCapturing(cfg);
+  try {
+    const body = { model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'x' }] };
+    await g2.gw.handle({ endpoint: 'chat', body, headers: { 'x-costgate-feature': 'raw' } });
+    await g2.gw.handle({ endpoint: 'chat', body, headers: { 'x-costgate-feature': 'other' } });
+    assert.equal(g2.upstream[0]!.prompt_cache_key, undefined);
+    assert.match(g2.upstream[1]!.prompt_cache_key, /^cg-/);
+  } finally {
+    await g2.gw.close();
+  }
+});
+
+test('config: a bad optimize value names the field', async () => {
+  await assert.rejects(createGateway({ env: {}, config: { ledger: { store: 'memory' }, optimize: { promptCache: { ttl: '2h' } } } as Json }), /optimize\.promptCache\.ttl/);
+  await assert.rejects(createGateway({ env: {}, config: { ledger: { store: 'memory' }, optimize: { features: { f: { promptCache: { wrte: 'always' } } } } } as Json }), /optimize\.features\.f\.promptCache/);
+});
