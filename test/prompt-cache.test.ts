@@ -171,3 +171,56 @@ test('config: a bad optimize value names the field', async () => {
   await assert.rejects(createGateway({ env: {}, config: { ledger: { store: 'memory' }, optimize: { promptCache: { ttl: '2h' } } } as Json }), /optimize\.promptCache\.ttl/);
   await assert.rejects(createGateway({ env: {}, config: { ledger: { store: 'memory' }, optimize: { features: { f: { promptCache: { wrte: 'always' } } } } } as Json }), /optimize\.features\.f\.promptCache/);
 });
+
+test('report prompt-cache: per feature and prefix — requests, hit rate, $ saved net of writes, $ lost to misses and to volatile prefixes', async () => {
+  const { promptCacheReport } = await import('../src/observability/reports/prompt-cache.js');
+  const { PriceCatalog } = await import('../src/pricing/catalog.js');
+  const cfg = config({ write: 'always', ttl: '5m' });
+  cfg.optimize.lint = { enabled: true };
+  const { gw } = await gatewayCapturing(cfg);
+  try {
+    const msgs: Json[] = [];
+    for (let i = 0; i < 3; i++) {
+      msgs.push({ role: 'user', content: `question ${i}` });
+      const r = await gw.handle({ endpoint: 'messages', body: { model: 'claude-sonnet-4-5', max_tokens: 20, system: SYSTEM, messages: [...msgs] }, headers: { 'x-costgate-feature': 'support' } });
+      assert.equal(r.status, 200);
+      msgs.push({ role: 'assistant', content: 'ok' });
+    }
+    for (const t of ['2026-12-02T19:40:11Z', '2026-12-02T19:41:12Z']) {
+      const r = await gw.handle({ endpoint: 'messages', body: { model: 'claude-sonnet-4-5', max_tokens: 20, system: `Now: ${t}\n${SYSTEM}`, messages: [{ role: 'user', content: 'hi' }] }, headers: { 'x-costgate-feature': 'clock' } });
+      assert.equal(r.status, 200);
+    }
+    const rows = (await gw.requests({})).rows;
+    const report = await promptCacheReport(gw.ledger.store, new PriceCatalog());
+    const support = report.filter((r) => r.feature === 'support');
+    assert.equal(support.length, 1);
+    const s = support[0]!;
+    assert.equal(s.requests, 3);
+    assert.equal(s.hits, 2);
+    assert.ok(Math.abs(s.hitRate - 2 / 3) < 1e-9);
+    const sRows = rows.filter((r) => r.feature === 'support');
+    const reads = sRows.reduce((a, r) => a + r.cacheReadTokens, 0);
+    const writes = sRows.reduce((a, r) => a + r.cacheWrite5mTokens, 0);
+    assert.equal(s.cacheReadTokens, reads);
+    assert.equal(s.cacheWriteTokens, writes);
+    // claude-sonnet-4-5: input $3/M, cache read $0.30/M, 5m write $3.75/M → 2,700 n$ saved per read token, 750 n$ premium per written token.
+    assert.ok(Math.abs(Number(s.savedNanos) - (reads * 2700 - writes * 750)) <= 1, `saved ${s.savedNanos}`);
+    assert.ok(s.savedNanos > 0n);
+    assert.deepEqual(s.volatile, []);
+    assert.equal(s.volatileLostNanos, 0n);
+    // The clock feature: the timestamp makes every call a new prefix — two prefixes, no hits, all of it lost to volatility.
+    const clock = report.filter((r) => r.feature === 'clock');
+    assert.equal(clock.length, 2);
+    for (const c of clock) {
+      assert.equal(c.requests, 1);
+      assert.equal(c.hits, 0);
+      assert.deepEqual(c.volatile, ['timestamp']);
+      assert.ok(c.cacheableTokens > 1024);
+      assert.ok(Math.abs(Number(c.missLostNanos) - c.cacheableTokens * 2700) <= 1);
+      assert.equal(c.volatileLostNanos, c.missLostNanos);
+    }
+    assert.match(rows.find((r) => r.feature === 'clock')!.optimize!, /lint:timestamp/);
+  } finally {
+    await gw.close();
+  }
+});
