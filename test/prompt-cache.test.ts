@@ -224,3 +224,38 @@ test('report prompt-cache: per feature and prefix — requests, hit rate, $ save
     await gw.close();
   }
 });
+
+test('compress (opt-in): a pretty-printed JSON tool result goes upstream minified; fewer prompt tokens; ledger records before>after', async () => {
+  const cfg: Json = { providers: { sim: { type: 'simulator' } }, ledger: { store: 'memory' }, optimize: { compress: { enabled: true } } };
+  const { gw, upstream } = await gatewayCapturing(cfg);
+  try {
+    const pretty = JSON.stringify({ items: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['a', 'b'] })) }, null, 4);
+    const body = {
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'user', content: 'list items' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'list', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: pretty },
+      ],
+    };
+    const r = await gw.handle({ endpoint: 'chat', body, headers: {} });
+    assert.equal(r.status, 200);
+    assert.equal(body.messages[2]!.content, pretty, 'client object untouched');
+    assert.equal(upstream[0]!.messages[2].content, JSON.stringify(JSON.parse(pretty)));
+    const [row] = (await gw.requests({})).rows;
+    const m = /compress:tool_results=1,tokens=(\d+)>(\d+)/.exec(row!.optimize ?? '');
+    assert.ok(m, row!.optimize ?? 'no optimize');
+    assert.ok(Number(m[2]) < Number(m[1]));
+    // Without compression the same request costs more prompt tokens.
+    const { gw: plain } = await gatewayCapturing({ providers: { sim: { type: 'simulator' } }, ledger: { store: 'memory' } });
+    try {
+      await plain.handle({ endpoint: 'chat', body, headers: {} });
+      const [p] = (await plain.requests({})).rows;
+      assert.equal(p!.inputTokens - row!.inputTokens, Number(m[1]) - Number(m[2]));
+    } finally {
+      await plain.close();
+    }
+  } finally {
+    await gw.close();
+  }
+});

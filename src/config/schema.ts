@@ -361,15 +361,19 @@ export const PromptCacheSchema = z
 /** Prefix-stability lint: volatile content in the stable prefix (observes only; never changes a request). */
 export const PrefixLintSchema = z.object({ enabled: z.boolean().default(false) }).strict();
 
+/** Lossless compression: JSON tool results minified (whitespace between tokens only). Changes the request: opt-in. */
+export const CompressSchema = z.object({ enabled: z.boolean().default(false) }).strict();
+
 export const OptimizeSchema = z
   .object({
     promptCache: PromptCacheSchema.default(PromptCacheSchema.parse({})),
     lint: PrefixLintSchema.default(PrefixLintSchema.parse({})),
+    compress: CompressSchema.default(CompressSchema.parse({})),
     /** Per feature overrides (`x-costgate-feature`): any key of the sections above. */
     features: z
       .record(
         z.string().min(1).max(256),
-        z.object({ promptCache: PromptCacheSchema.partial().optional(), lint: PrefixLintSchema.partial().optional() }).strict(),
+        z.object({ promptCache: PromptCacheSchema.partial().optional(), lint: PrefixLintSchema.partial().optional(), compress: CompressSchema.partial().optional() }).strict(),
       )
       .default({}),
   })

@@ -6,8 +6,9 @@
  *   (OpenAI wire) for the primary deployment; the provider's adapter writes them into the upstream body
  *   (dispatch-request.ts), so no provider field is set outside its provider folder;
  * - cache affinity: among leading deployments serving the same model, one prefix always goes to the same one;
- * - prefix-stability lint: volatile content in the stable prefix (observes only).
- * The client's request body (`ctx.body`) is never changed here.
+ * - prefix-stability lint: volatile content in the stable prefix (observes only);
+ * - lossless compression (`optimize.compress`): JSON tool results minified — the only transform here that replaces
+ *   `ctx.body`, and only when switched on (the client's object is copied, never mutated).
  */
 import { createHash } from 'node:crypto';
 import type { Stage } from '../compose.js';
@@ -19,6 +20,7 @@ import { openaiToAnthropicRequest, anthropicToOpenAIRequest } from '../../provid
 import { stablePrefix } from '../../optimize/prefix.js';
 import { TtlPolicy, type Ttl } from '../../optimize/ttl-policy.js';
 import { PrefixLinter } from '../../optimize/lint.js';
+import { compressToolResults } from '../../optimize/compress.js';
 
 export interface ContextOptions {
   optimize: OptimizeConfig;
@@ -27,9 +29,9 @@ export interface ContextOptions {
 }
 
 /** Effective settings for a feature: the global section with the feature's overrides on top. */
-export function settingsFor(o: OptimizeConfig, feature: string | undefined): { promptCache: PromptCacheConfig; lint: boolean } {
+export function settingsFor(o: OptimizeConfig, feature: string | undefined): { promptCache: PromptCacheConfig; lint: boolean; compress: boolean } {
   const f = feature !== undefined && Object.hasOwn(o.features, feature) ? o.features[feature] : undefined;
-  return { promptCache: { ...o.promptCache, ...(f?.promptCache ?? {}) }, lint: f?.lint?.enabled ?? o.lint.enabled };
+  return { promptCache: { ...o.promptCache, ...(f?.promptCache ?? {}) }, lint: f?.lint?.enabled ?? o.lint.enabled, compress: f?.compress?.enabled ?? o.compress.enabled };
 }
 
 const score = (key: string, name: string) => createHash('sha256').update(key).update('\u0000').update(name).digest().readUInt32BE(0);
@@ -64,7 +66,16 @@ export const context = (o: ContextOptions): Stage => {
     if (ctx.op !== 'chat') return next();
     const s = settingsFor(o.optimize, ctx.meta.feature);
     const pc = s.promptCache;
-    if (!pc.enabled && !s.lint) return next();
+    if (!pc.enabled && !s.lint && !s.compress) return next();
+    if (s.compress) {
+      // Before prompt-cache planning, so the planned boundaries are those of the body actually sent.
+      const c = compressToolResults(ctx.body, ctx.model);
+      if (c.changed) {
+        ctx.body = c.body;
+        ctx.bodyChanged = true;
+        ctx.optimize.push(`compress:tool_results=${c.changed},tokens=${c.before}>${c.after}`);
+      }
+    }
     const prefix = stablePrefix(ctx.body, ctx.model);
     if (prefix.hash) ctx.prefix = { hash: prefix.hash, tokens: prefix.tokens };
     if (s.lint) for (const f of linter.check(ctx.meta.feature ?? '', prefix)) ctx.optimize.push(`lint:${f.kind}`);
