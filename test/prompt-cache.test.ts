@@ -259,3 +259,23 @@ test('compress (opt-in): a pretty-printed JSON tool result goes upstream minifie
     await gw.close();
   }
 });
+
+test('instructions (opt-in per feature): appended to the system prompt on both surfaces; other features untouched', async () => {
+  const cfg: Json = { providers: { sim: { type: 'simulator' } }, ledger: { store: 'memory' }, optimize: { features: { brief: { instructions: { maxSentences: 2, jsonOnly: true } } } } };
+  const { gw, upstream } = await gatewayCapturing(cfg);
+  try {
+    const text = 'Answer in at most 2 sentences. Respond with JSON only, no prose and no code fences.';
+    await gw.handle({ endpoint: 'chat', body: { model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'Be kind.' }, { role: 'user', content: 'x' }] }, headers: { 'x-costgate-feature': 'brief' } });
+    await gw.handle({ endpoint: 'chat', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }, headers: { 'x-costgate-feature': 'brief' } });
+    await gw.handle({ endpoint: 'messages', body: { model: 'claude-sonnet-4-5', max_tokens: 20, system: 'Be kind.', messages: [{ role: 'user', content: 'x' }] }, headers: { 'x-costgate-feature': 'brief' } });
+    await gw.handle({ endpoint: 'chat', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }, headers: { 'x-costgate-feature': 'other' } });
+    assert.equal(upstream[0]!.messages[0].content, `Be kind.\n\n${text}`);
+    assert.deepEqual(upstream[1]!.messages[0], { role: 'system', content: text });
+    assert.equal(upstream[2]!.system, `Be kind.\n\n${text}`);
+    assert.deepEqual(upstream[3]!.messages, [{ role: 'user', content: 'x' }]);
+    const rows = (await gw.requests({})).rows.reverse();
+    assert.deepEqual(rows.map((r) => r.optimize), ['instructions', 'instructions', 'instructions', null]);
+  } finally {
+    await gw.close();
+  }
+});

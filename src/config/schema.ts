@@ -364,16 +364,26 @@ export const PrefixLintSchema = z.object({ enabled: z.boolean().default(false) }
 /** Lossless compression: JSON tool results minified (whitespace between tokens only). Changes the request: opt-in. */
 export const CompressSchema = z.object({ enabled: z.boolean().default(false) }).strict();
 
+/** Standing output instructions appended to the system prompt (opt-in per feature). */
+export const InstructionsSchema = z
+  .object({
+    maxSentences: z.number().int().positive().optional(),
+    jsonOnly: z.boolean().optional(),
+    text: z.string().min(1).max(2000).optional(),
+  })
+  .strict();
+
 export const OptimizeSchema = z
   .object({
     promptCache: PromptCacheSchema.default(PromptCacheSchema.parse({})),
     lint: PrefixLintSchema.default(PrefixLintSchema.parse({})),
     compress: CompressSchema.default(CompressSchema.parse({})),
+    instructions: InstructionsSchema.default({}),
     /** Per feature overrides (`x-costgate-feature`): any key of the sections above. */
     features: z
       .record(
         z.string().min(1).max(256),
-        z.object({ promptCache: PromptCacheSchema.partial().optional(), lint: PrefixLintSchema.partial().optional(), compress: CompressSchema.partial().optional() }).strict(),
+        z.object({ promptCache: PromptCacheSchema.partial().optional(), lint: PrefixLintSchema.partial().optional(), compress: CompressSchema.partial().optional(), instructions: InstructionsSchema.optional() }).strict(),
       )
       .default({}),
   })

@@ -21,6 +21,7 @@ import { stablePrefix } from '../../optimize/prefix.js';
 import { TtlPolicy, type Ttl } from '../../optimize/ttl-policy.js';
 import { PrefixLinter } from '../../optimize/lint.js';
 import { compressToolResults } from '../../optimize/compress.js';
+import { instructionText, withInstruction } from '../../optimize/instructions.js';
 
 export interface ContextOptions {
   optimize: OptimizeConfig;
@@ -29,9 +30,15 @@ export interface ContextOptions {
 }
 
 /** Effective settings for a feature: the global section with the feature's overrides on top. */
-export function settingsFor(o: OptimizeConfig, feature: string | undefined): { promptCache: PromptCacheConfig; lint: boolean; compress: boolean } {
+export function settingsFor(o: OptimizeConfig, feature: string | undefined): { promptCache: PromptCacheConfig; lint: boolean; compress: boolean; instruction?: string } {
   const f = feature !== undefined && Object.hasOwn(o.features, feature) ? o.features[feature] : undefined;
-  return { promptCache: { ...o.promptCache, ...(f?.promptCache ?? {}) }, lint: f?.lint?.enabled ?? o.lint.enabled, compress: f?.compress?.enabled ?? o.compress.enabled };
+  return {
+    promptCache: { ...o.promptCache, ...(f?.promptCache ?? {}) },
+    lint: f?.lint?.enabled ?? o.lint.enabled,
+    compress: f?.compress?.enabled ?? o.compress.enabled,
+    // A feature's instructions replace the global ones (they are one sentence each, not merged).
+    instruction: instructionText(f?.instructions ?? o.instructions),
+  };
 }
 
 const score = (key: string, name: string) => createHash('sha256').update(key).update('\u0000').update(name).digest().readUInt32BE(0);
@@ -66,7 +73,12 @@ export const context = (o: ContextOptions): Stage => {
     if (ctx.op !== 'chat') return next();
     const s = settingsFor(o.optimize, ctx.meta.feature);
     const pc = s.promptCache;
-    if (!pc.enabled && !s.lint && !s.compress) return next();
+    if (!pc.enabled && !s.lint && !s.compress && !s.instruction) return next();
+    if (s.instruction) {
+      ctx.body = withInstruction(ctx.body, ctx.surface, s.instruction);
+      ctx.bodyChanged = true;
+      ctx.optimize.push('instructions');
+    }
     if (s.compress) {
       // Before prompt-cache planning, so the planned boundaries are those of the body actually sent.
       const c = compressToolResults(ctx.body, ctx.model);
