@@ -31,6 +31,9 @@ function stripCacheControl(v: unknown): unknown {
   return v;
 }
 
+/** (model, prefix hash) → tokens: a feature sends the same prefix on every call, so it is counted once. Bounded. */
+const tokenCache = new Map<string, number>();
+
 export function stablePrefix(body: Json, model = String(body.model ?? '')): StablePrefix {
   const tools = Array.isArray(body.tools) ? (body.tools as Json[]) : [];
   let system = '';
@@ -45,5 +48,12 @@ export function stablePrefix(body: Json, model = String(body.model ?? '')): Stab
   if (!tools.length && !system) return { hash: '', tokens: 0, system, toolNames };
   const toolsJson = tools.length ? JSON.stringify(stripCacheControl(tools)) : '';
   const hash = createHash('sha256').update(toolsJson).update('\u0000').update(system).digest('base64url').slice(0, 22);
-  return { hash, tokens: countText(toolsJson, model) + countText(system, model), system, toolNames };
+  const tk = `${model}\u0000${hash}`;
+  let tokens = tokenCache.get(tk);
+  if (tokens === undefined) {
+    tokens = countText(toolsJson, model) + countText(system, model);
+    if (tokenCache.size >= 10_000) tokenCache.delete(tokenCache.keys().next().value!);
+    tokenCache.set(tk, tokens);
+  }
+  return { hash, tokens, system, toolNames };
 }
