@@ -279,3 +279,37 @@ test('instructions (opt-in per feature): appended to the system prompt on both s
     await gw.close();
   }
 });
+
+test('affinity: two deployments of one model — each prefix always reaches the same one, prefixes spread over both, ledger says which', async () => {
+  const cfg: Json = {
+    providers: { simA: { type: 'simulator' }, simB: { type: 'simulator' } },
+    deployments: [{ name: 'a', provider: 'simA', model: 'gpt-4o-mini' }, { name: 'b', provider: 'simB', model: 'gpt-4o-mini' }],
+    models: { fast: { deployments: ['a', 'b'] } },
+    ledger: { store: 'memory' },
+    optimize: { promptCache: { enabled: true } },
+  };
+  const gw = await createGateway({ env: {}, config: cfg });
+  try {
+    const served = new Map<string, Set<string>>();
+    for (let round = 0; round < 3; round++) {
+      for (let p = 0; p < 8; p++) {
+        const r = await gw.handle({ endpoint: 'chat', body: { model: 'fast', messages: [{ role: 'system', content: `persona ${p}` }, { role: 'user', content: `q${round}` }] }, headers: {} });
+        assert.equal(r.status, 200);
+        const dep = r.headers['x-costgate-model'] && (await gw.request(r.headers['x-costgate-request-id']!))[0]!.deployment!;
+        (served.get(`persona ${p}`) ?? served.set(`persona ${p}`, new Set()).get(`persona ${p}`)!).add(dep);
+      }
+    }
+    for (const [p, deps] of served) assert.equal(deps.size, 1, `${p} went to ${[...deps]}`);
+    const used = new Set([...served.values()].map((s) => [...s][0]));
+    assert.deepEqual([...used].sort(), ['a', 'b'], 'eight prefixes use both deployments');
+    const rows = (await gw.requests({ limit: 100 })).rows;
+    const moved = rows.filter((r) => r.deployment === 'b');
+    assert.ok(moved.length > 0);
+    for (const r of moved) {
+      assert.match(r.optimize!, /pc:affinity=b/);
+      assert.match(r.routeReason!, /prefix affinity/);
+    }
+  } finally {
+    await gw.close();
+  }
+});
