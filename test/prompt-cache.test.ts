@@ -313,3 +313,24 @@ test('affinity: two deployments of one model — each prefix always reaches the 
     await gw.close();
   }
 });
+
+test('OpenAI client → Claude deployment: breakpoints planned on the translated body and read back, usage in OpenAI shape', async () => {
+  const { gw, upstream } = await gatewayCapturing(config({ write: 'always', ttl: '5m' }));
+  try {
+    const msgs: Json[] = [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'first' }];
+    const r1 = await gw.handle({ endpoint: 'chat', body: { model: 'claude-sonnet-4-5', max_tokens: 20, messages: msgs }, headers: {} });
+    assert.equal(r1.status, 200);
+    assert.equal(upstream[0]!.system, SYSTEM, 'the OpenAI system message became Anthropic system, unmarked');
+    assert.deepEqual(markers(upstream[0]!), ['messages[0][0]:5m']);
+    const r2 = await gw.handle({ endpoint: 'chat', body: { model: 'claude-sonnet-4-5', max_tokens: 20, messages: [...msgs, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'second' }] }, headers: {} });
+    assert.equal(r2.status, 200);
+    assert.deepEqual(markers(upstream[1]!), ['messages[0][0]:5m', 'messages[2][0]:5m']);
+    const u1 = JSON.parse(String(r1.body)).usage;
+    const u2 = JSON.parse(String(r2.body)).usage;
+    assert.equal(u1.prompt_tokens_details.cached_tokens, 0);
+    assert.equal(u2.prompt_tokens_details.cached_tokens, u1.cache_creation_input_tokens);
+    assert.ok(u2.prompt_tokens_details.cached_tokens > 1024);
+  } finally {
+    await gw.close();
+  }
+});

@@ -48,6 +48,8 @@ export interface PromptCachePlan {
 }
 
 export interface PromptCacheHook {
+  /** Whether this wire caches at explicit breakpoints (then `boundaries` applies). */
+  usesBreakpoints?(wire: Wire): boolean;
   /** Breakpoint-style caching (explicit markers) on this wire: the request's boundaries. */
   boundaries?(body: Json, wire: Wire): CacheBoundary[] | undefined;
   /** Minimum cacheable prompt length for a model (breakpoint-style caching). */

@@ -111,7 +111,7 @@ export const context = (o: ContextOptions): Stage => {
     if (!hook) return;
     const wire = dep.provider.adapter.wire(dep.model);
     const plan: PromptCachePlan = {};
-    if (pc.breakpoints && hook.boundaries) {
+    if (pc.breakpoints && hook.boundaries && hook.usesBreakpoints?.(wire)) {
       let body: Json = ctx.surface === wire ? ctx.body : ctx.surface === 'openai' ? openaiToAnthropicRequest(ctx.body) : anthropicToOpenAIRequest(ctx.body);
       if (body.model !== dep.model) body = { ...body, model: dep.model };
       const bounds = hook.boundaries(body, wire);

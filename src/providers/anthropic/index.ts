@@ -18,6 +18,7 @@ export const anthropic: ProviderAdapter = {
   path: (op, wire) => (op === 'chat' && wire === 'anthropic' ? '/messages' : undefined),
   authHeaders: (key) => anthropicHeaders(key),
   promptCache: {
+    usesBreakpoints: (wire) => wire === 'anthropic',
     boundaries: (body, wire) => (wire === 'anthropic' ? anthropicPromptCache.boundaries(body) : undefined),
     minTokens: anthropicPromptCache.minTokens,
     apply: (body, plan, wire) => (wire === 'anthropic' ? anthropicPromptCache.apply(body, plan) : { body, applied: [] }),

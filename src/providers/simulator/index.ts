@@ -20,6 +20,7 @@ export const simulator: ProviderAdapter = {
   authHeaders: (key, wire) => (wire === 'anthropic' ? anthropicHeaders(key) : bearer(key)),
   // The simulator implements both providers' caches, so it takes both providers' hints.
   promptCache: {
+    usesBreakpoints: (wire) => wire === 'anthropic',
     boundaries: (body, wire) => (wire === 'anthropic' ? anthropicPromptCache.boundaries(body) : undefined),
     minTokens: anthropicPromptCache.minTokens,
     apply: (body, plan, wire) => (wire === 'anthropic' ? anthropicPromptCache.apply(body, plan) : openaiPromptCache.apply(body, plan)),
