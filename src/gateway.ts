@@ -19,6 +19,7 @@ import { admission } from './pipeline/stages/admission.js';
 import { cache } from './pipeline/stages/cache.js';
 import { openCacheStore } from './stores/cache/index.js';
 import type { CacheStore, SemanticLayer } from './cache/types.js';
+import { context } from './pipeline/stages/context.js';
 import { Admission } from './governance/admission.js';
 import { KeyService } from './keys/service.js';
 import { openKeyStore } from './stores/keys/index.js';
@@ -216,6 +217,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
     route({ resolve: createResolver(config) }),
     ...(cacheStore ? [cache({ config: cc, store: cacheStore, semantic: options.semantic, now: options.cacheNow })] : []),
+    context({ optimize: config.optimize }),
     budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),
     ...(admissionGate ? [admission({ admission: admissionGate, retryAfterSec: config.priorities.retryAfterSec })] : []),
     dispatch({ retries: config.retries, agents, breakers, random: options.random }),

@@ -39,7 +39,7 @@ function call(ts: number, o: Partial<LedgerRow>): LedgerRow {
   return makeRow({
     ts, requestedModel: model ?? 'gpt-4o-mini', model, provider: model?.startsWith('claude') ? 'anthropic' : 'openai', deployment: null,
     stream: false, status: 200, errorType: null, errorMessage: null, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0,
-    reasoningTokens: 0, usageEstimated: false, baselineModel: model, batch: false, cacheStatus: 'miss', attemptCount: 1, avoidedCostNanos: 0, governance: null, queueMs: null, cacheScore: null, shadowMatch: null, ...o,
+    reasoningTokens: 0, usageEstimated: false, baselineModel: model, batch: false, cacheStatus: 'miss', attemptCount: 1, avoidedCostNanos: 0, governance: null, queueMs: null, cacheScore: null, shadowMatch: null, optimize: null, prefixHash: null, prefixTokens: null, ...o,
   });
 }
 
@@ -539,7 +539,7 @@ describe('costgate report (CLI, child process)', () => {
       [['report', 'pareto', '--by', 'colour'], /^costgate: by: unknown group 'colour'/m],
       [['report', '--status', 'failed'], /^costgate: status: use 'ok' or 'error'$/m],
       [['report', 'monthly', '--month', '2025-13'], /^costgate: month: expected YYYY-MM, got '2025-13'$/m],
-      [['report', 'weekly'], /^costgate: unknown report 'weekly' \(summary, pareto, monthly\)$/m],
+      [['report', 'weekly'], /^costgate: unknown report 'weekly' \(summary, pareto, monthly, prompt-cache\)$/m],
       [['report', '--colour'], /unknown option '--colour'/],
     ];
     const runs = await Promise.all(cases.map(([args]) => cli([...args, '--config', config], dir)));

@@ -10,6 +10,7 @@ import { monthlyReport } from '../observability/reports/monthly.js';
 import { paretoJson } from '../observability/reports/pareto-json.js';
 import { PriceCatalog } from '../pricing/catalog.js';
 import { Pricer } from '../pricing/pricer.js';
+import { promptCacheReport } from '../observability/reports/prompt-cache.js';
 
 interface ReportOptions {
   config?: string;
@@ -56,7 +57,23 @@ export async function runReport(kind: string, o: ReportOptions, print: (s: strin
         writeFileSync(o.out, md);
         print(`wrote ${o.out}`);
       } else print(md);
-    } else throw new Error(`unknown report '${kind}' (summary, pareto, monthly)`);
+    } else if (kind === 'prompt-cache') {
+      const rows = await promptCacheReport(store, new PriceCatalog(config.pricing.models), filter);
+      if (o.json) {
+        return print(JSON.stringify(rows.map((r) => ({ ...r, savedNanos: String(r.savedNanos), missLostNanos: String(r.missLostNanos), volatileLostNanos: String(r.volatileLostNanos) })), null, 2));
+      }
+      if (!rows.length) return print('no calls with a stable prefix in the ledger (is optimize.promptCache or optimize.lint enabled?)');
+      const saved = usdColumn(rows.map((r) => r.savedNanos));
+      const miss = usdColumn(rows.map((r) => r.missLostNanos));
+      const vol = usdColumn(rows.map((r) => r.volatileLostNanos));
+      print(
+        table(
+          ['feature', 'prefix', 'requests', 'cacheable tok', 'hit rate', 'saved', 'lost: misses', 'lost: volatile', 'volatile content'],
+          rows.map((r, i) => [r.feature ?? '(none)', r.prefixHash.slice(0, 12), String(r.requests), String(r.cacheableTokens), pct(r.hitRate), saved[i]!, miss[i]!, vol[i]!, r.volatile.join(',') || '-']),
+          2,
+        ),
+      );
+    } else throw new Error(`unknown report '${kind}' (summary, pareto, monthly, prompt-cache)`);
   } finally {
     await store.close();
   }
@@ -65,8 +82,8 @@ export async function runReport(kind: string, o: ReportOptions, print: (s: strin
 export function addReportCommand(program: Command, fail: (e: unknown) => never): void {
   program
     .command('report')
-    .description('cost reports from the ledger: summary (default), pareto, monthly')
-    .argument('[kind]', 'summary | pareto | monthly', 'summary')
+    .description('cost reports from the ledger: summary (default), pareto, monthly, prompt-cache')
+    .argument('[kind]', 'summary | pareto | monthly | prompt-cache', 'summary')
     .option('-c, --config <file>', 'config file (names the ledger store)', process.env.COSTGATE_CONFIG)
     .option('--since <when>', 'start: 7d, 24h, 30m, ISO date, epoch ms', '30d')
     .option('--until <when>', 'end (exclusive)')

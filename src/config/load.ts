@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigSchema, TimeoutsSchema, SimulatorOptionsSchema, type BudgetConfig, type FeatureConfig, type LimitsConfig, type PrioritiesConfig, type RateConfig, type Config, type ProviderConfig, type SimulatorOptions, type Timeouts } from './schema.js';
+import { ConfigSchema, TimeoutsSchema, SimulatorOptionsSchema, type BudgetConfig, type FeatureConfig, type LimitsConfig, type PrioritiesConfig, type OptimizeConfig, type RateConfig, type Config, type ProviderConfig, type SimulatorOptions, type Timeouts } from './schema.js';
 import { parseDuration, type WindowSpec } from '../budgets/window.js';
 import { usdToNanos } from '../budgets/money.js';
 import { ADAPTERS } from '../providers/registry.js';
@@ -113,6 +113,7 @@ export interface ResolvedConfig {
   priorities: PrioritiesConfig;
   /** The response cache, durations in ms, the store's URL resolved. */
   cache: ResolvedCache;
+  optimize: OptimizeConfig;
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -276,6 +277,7 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     features: cfg.features,
     priorities: cfg.priorities,
     cache: resolveCache(cfg, env),
+    optimize: cfg.optimize,
     source,
   };
 }

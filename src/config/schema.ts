@@ -339,6 +339,56 @@ export const PrioritiesSchema = z
   })
   .strict();
 
+/** Provider prompt caching (the `context` stage). Opt-in: nothing changes in a request unless `enabled`. */
+export const PromptCacheSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Anthropic (and the simulator's Anthropic wire): add `cache_control` breakpoints at stable prefix boundaries. */
+    breakpoints: z.boolean().default(true),
+    /** `policy`: write a prefix only when its observed reuse makes the write pay (see README); `always`: write through the last message. */
+    write: z.enum(['policy', 'always']).default('policy'),
+    /** `auto`: 5 m or 1 h per prefix from observed reuse intervals; or force one TTL. */
+    ttl: z.enum(['auto', '5m', '1h']).default('auto'),
+    /** OpenAI (and the simulator's OpenAI wire): set `prompt_cache_key` from the stable-prefix hash when the client set none. */
+    cacheKey: z.boolean().default(true),
+    /** Among leading deployments that serve the same model, send one prefix to the same deployment (rendezvous hash). */
+    affinity: z.boolean().default(true),
+    /** Minimum cacheable tokens by model glob (defaults: Anthropic's documented minimums). */
+    minTokens: z.record(z.string().min(1), z.number().int().positive()).default({}),
+  })
+  .strict();
+
+/** Prefix-stability lint: volatile content in the stable prefix (observes only; never changes a request). */
+export const PrefixLintSchema = z.object({ enabled: z.boolean().default(false) }).strict();
+
+/** Lossless compression: JSON tool results minified (whitespace between tokens only). Changes the request: opt-in. */
+export const CompressSchema = z.object({ enabled: z.boolean().default(false) }).strict();
+
+/** Standing output instructions appended to the system prompt (opt-in per feature). */
+export const InstructionsSchema = z
+  .object({
+    maxSentences: z.number().int().positive().optional(),
+    jsonOnly: z.boolean().optional(),
+    text: z.string().min(1).max(2000).optional(),
+  })
+  .strict();
+
+export const OptimizeSchema = z
+  .object({
+    promptCache: PromptCacheSchema.default(PromptCacheSchema.parse({})),
+    lint: PrefixLintSchema.default(PrefixLintSchema.parse({})),
+    compress: CompressSchema.default(CompressSchema.parse({})),
+    instructions: InstructionsSchema.default({}),
+    /** Per feature overrides (`x-costgate-feature`): any key of the sections above. */
+    features: z
+      .record(
+        z.string().min(1).max(256),
+        z.object({ promptCache: PromptCacheSchema.partial().optional(), lint: PrefixLintSchema.partial().optional(), compress: CompressSchema.partial().optional(), instructions: InstructionsSchema.optional() }).strict(),
+      )
+      .default({}),
+  })
+  .strict();
+
 const envRef = z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, 'env:NAME (secrets are read from the environment, never written in config)');
 
 export const AuthSchema = z
@@ -428,6 +478,7 @@ export const ConfigSchema = z
     auth: AuthSchema.default(AuthSchema.parse({})),
     /** The response cache (exact, in-flight dedup, semantic hook). */
     cache: CacheSchema.default(CacheSchema.parse({})),
+    optimize: OptimizeSchema.default(OptimizeSchema.parse({})),
     /**
      * A file of `NAME=value` lines (e.g. OPENAI_API_KEY=sk-…) read at start; its names are looked up like environment
      * variables (the real environment wins). Refused when group- or world-readable. Relative to the config file.
@@ -459,3 +510,5 @@ export type FeatureConfig = z.infer<typeof FeatureSchema>;
 export type PrioritiesConfig = z.infer<typeof PrioritiesSchema>;
 export type CacheConfig = z.infer<typeof CacheSchema>;
 export type CachePolicyConfig = z.infer<typeof CachePolicySchema>;
+export type OptimizeConfig = z.infer<typeof OptimizeSchema>;
+export type PromptCacheConfig = z.infer<typeof PromptCacheSchema>;

@@ -136,6 +136,12 @@ export interface Ctx {
   governance: string[];
   /** Milliseconds the call waited in the priority queue. */
   queueMs?: number;
+  /** Added by the context stage: the prompt-cache plan for the primary deployment's wire. */
+  promptCache?: { wire: Wire; deployment: string; plan: import('../providers/adapter.js').PromptCachePlan };
+  /** Token-optimization decisions and findings (`pc:…`, `lint:…`), recorded in the ledger's `optimize` column. */
+  optimize: string[];
+  /** The request's stable prefix (tools + system): hash and tokens, for the prompt-cache report. */
+  prefix?: { hash: string; tokens: number };
   /** Called by the meter with the priced call once it has settled (budget settlement). */
   afterPriced?: ((p: import('../pricing/pricer.js').Priced) => void)[];
   /** Resolves once with the outcome, when the whole response (including a stream) has been delivered or failed. */
@@ -169,6 +175,7 @@ export function createCtx(req: GatewayRequest, body: Json, id: string): Ctx {
     meta: { requestId: id },
     attempts: [],
     governance: [],
+    optimize: [],
     settled,
     settle(o) {
       if (done) return;

@@ -40,6 +40,10 @@ export interface RequestRecord {
   governance?: string[];
   /** Time spent waiting in the priority queue, ms. */
   queueMs?: number;
+  /** Token-optimization decisions and lint findings (see LedgerRow.optimize). */
+  optimize?: string[];
+  prefixHash?: string;
+  prefixTokens?: number;
   attempts: AttemptRecord[];
 }
 
@@ -77,6 +81,9 @@ export function buildRecord(ctx: Ctx, o: Outcome): RequestRecord {
     batch: o.batch,
     governance: ctx.governance.length ? ctx.governance : undefined,
     queueMs: ctx.queueMs,
+    optimize: ctx.optimize.length ? ctx.optimize : undefined,
+    prefixHash: ctx.prefix?.hash,
+    prefixTokens: ctx.prefix?.tokens,
     attempts: ctx.attempts,
   };
 }

@@ -28,6 +28,34 @@ export interface ProviderAdapter {
   authHeaders(apiKey: string | undefined, wire: Wire): Record<string, string>;
   /** Provider quirks applied to a body already in the provider's wire format. Must not mutate its input. */
   prepare?(body: Json, op: Operation, wire: Wire): Json;
+  /** Provider prompt caching (the context stage plans, the adapter writes the provider's own request fields). */
+  promptCache?: PromptCacheHook;
+}
+
+/** One stable-prefix boundary of a request in the provider's wire format (see providers/anthropic/prompt-cache.ts). */
+export interface CacheBoundary {
+  key: string;
+  tokens: number;
+  clientMarked: boolean;
+}
+
+/** What the context stage asks a provider to do for prompt caching, decided on the primary deployment's wire body. */
+export interface PromptCachePlan {
+  /** Breakpoints to add (boundary indices into `boundaries()` of the same body), most important first. */
+  breakpoints?: { boundary: number; ttl: '5m' | '1h' }[];
+  /** A routing key for the provider's automatic cache, set only when the client set none. */
+  cacheKey?: string;
+}
+
+export interface PromptCacheHook {
+  /** Whether this wire caches at explicit breakpoints (then `boundaries` applies). */
+  usesBreakpoints?(wire: Wire): boolean;
+  /** Breakpoint-style caching (explicit markers) on this wire: the request's boundaries. */
+  boundaries?(body: Json, wire: Wire): CacheBoundary[] | undefined;
+  /** Minimum cacheable prompt length for a model (breakpoint-style caching). */
+  minTokens?(model: string, overrides: Record<string, number>): number;
+  /** Apply a plan to a body in this wire format; returns the new body (input not mutated) and what was done. */
+  apply(body: Json, plan: PromptCachePlan, wire: Wire): { body: Json; applied: string[] };
 }
 
 /** Error classification shared by every adapter: the HTTP status decides retryability, the body gives the message. */

@@ -59,6 +59,19 @@ export function buildUpstreamCall(ctx: Ctx, dep: Deployment): UpstreamCall | und
       changed = true;
     }
   }
+  // Prompt caching planned by the context stage for this wire: the provider's adapter writes its own fields.
+  const pc = ctx.promptCache;
+  if (pc && pc.wire === wire && ctx.op === 'chat' && p.adapter.promptCache) {
+    const r = p.adapter.promptCache.apply(body, pc.plan, wire);
+    if (r.body !== body) {
+      body = r.body;
+      changed = true;
+      for (const a of r.applied) {
+        const tag = `pc:${a}`;
+        if (!ctx.optimize.includes(tag)) ctx.optimize.push(tag);
+      }
+    }
+  }
   const { origin, basePath } = splitBase(p);
   const headers: Record<string, string> = {
     'content-type': 'application/json',

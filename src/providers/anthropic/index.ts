@@ -1,5 +1,6 @@
 /** Anthropic Messages API. */
 import type { ProviderAdapter } from '../adapter.js';
+import { anthropicPromptCache } from './prompt-cache.js';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
 
@@ -16,4 +17,10 @@ export const anthropic: ProviderAdapter = {
   wire: () => 'anthropic',
   path: (op, wire) => (op === 'chat' && wire === 'anthropic' ? '/messages' : undefined),
   authHeaders: (key) => anthropicHeaders(key),
+  promptCache: {
+    usesBreakpoints: (wire) => wire === 'anthropic',
+    boundaries: (body, wire) => (wire === 'anthropic' ? anthropicPromptCache.boundaries(body) : undefined),
+    minTokens: anthropicPromptCache.minTokens,
+    apply: (body, plan, wire) => (wire === 'anthropic' ? anthropicPromptCache.apply(body, plan) : { body, applied: [] }),
+  },
 };

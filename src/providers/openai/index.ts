@@ -1,5 +1,6 @@
 /** OpenAI (api.openai.com) and the shared base for every OpenAI-compatible provider. */
 import type { ProviderAdapter, Wire, Operation, Json } from '../adapter.js';
+import { openaiPromptCache } from './prompt-cache.js';
 
 /** Paths of the OpenAI wire format, relative to a base URL that ends in `/v1` (or a provider's equivalent). */
 export function openaiPath(op: Operation, wire: Wire): string | undefined {
@@ -26,4 +27,5 @@ export const openai: ProviderAdapter = {
     }
     return body;
   },
+  promptCache: { apply: (body, plan, wire) => (wire === 'openai' ? openaiPromptCache.apply(body, plan) : { body, applied: [] }) },
 };

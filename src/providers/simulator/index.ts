@@ -5,6 +5,8 @@
 import type { ProviderAdapter, Wire, Operation } from '../adapter.js';
 import { bearer } from '../openai/index.js';
 import { anthropicHeaders } from '../anthropic/index.js';
+import { anthropicPromptCache } from '../anthropic/prompt-cache.js';
+import { openaiPromptCache } from '../openai/prompt-cache.js';
 
 export const simulatorWire = (model: string): Wire => (model.startsWith('claude') ? 'anthropic' : 'openai');
 
@@ -16,4 +18,11 @@ export const simulator: ProviderAdapter = {
     return op === 'chat' ? '/chat/completions' : '/embeddings';
   },
   authHeaders: (key, wire) => (wire === 'anthropic' ? anthropicHeaders(key) : bearer(key)),
+  // The simulator implements both providers' caches, so it takes both providers' hints.
+  promptCache: {
+    usesBreakpoints: (wire) => wire === 'anthropic',
+    boundaries: (body, wire) => (wire === 'anthropic' ? anthropicPromptCache.boundaries(body) : undefined),
+    minTokens: anthropicPromptCache.minTokens,
+    apply: (body, plan, wire) => (wire === 'anthropic' ? anthropicPromptCache.apply(body, plan) : openaiPromptCache.apply(body, plan)),
+  },
 };

@@ -51,6 +51,9 @@ export function toRows(rec: RequestRecord, p: Priced): { row: LedgerRow; attempt
     queueMs: rec.queueMs ?? null,
     cacheScore: rec.cacheScore ?? null,
     shadowMatch: rec.shadowMatch ?? null,
+    optimize: rec.optimize?.length ? rec.optimize.join(';').slice(0, MAX_ERROR_MESSAGE) : null,
+    prefixHash: rec.prefixHash ?? null,
+    prefixTokens: rec.prefixTokens ?? null,
   };
   const attempts: AttemptRow[] = rec.attempts.map((a, i) => ({
     uid,

@@ -46,6 +46,10 @@ export function migrations(d: Dialect): string[] {
     // mode only recorded), and in shadow mode whether the real answer matched the entry that would have been served.
     `ALTER TABLE ledger_requests ADD COLUMN cache_score ${real};
     ALTER TABLE ledger_requests ADD COLUMN shadow_match SMALLINT;`,
+    // 5: token optimization (context stage): decisions and lint findings, and the stable prefix's hash and tokens.
+    `ALTER TABLE ledger_requests ADD COLUMN optimize TEXT;
+    ALTER TABLE ledger_requests ADD COLUMN prefix_hash TEXT;
+    ALTER TABLE ledger_requests ADD COLUMN prefix_tokens ${big};`,
   ];
 }
 
@@ -54,7 +58,7 @@ export const REQUEST_COLUMNS = [
   'api_key_id', 'priority', 'stream', 'status', 'error_type', 'error_message', 'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens',
   'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'usage_estimated', 'cost_nanos', 'baseline_model', 'baseline_cost_nanos',
   'price_source', 'batch', 'latency_ms', 'ttft_ms', 'cache_status', 'route_decision', 'route_reason', 'attempt_count',
-  'avoided_cost_nanos', 'governance', 'queue_ms', 'cache_score', 'shadow_match',
+  'avoided_cost_nanos', 'governance', 'queue_ms', 'cache_score', 'shadow_match', 'optimize', 'prefix_hash', 'prefix_tokens',
 ] as const;
 
 export const ATTEMPT_COLUMNS = ['uid', 'n', 'ts', 'deployment', 'provider', 'model', 'status', 'outcome', 'error_type', 'latency_ms', 'input_tokens', 'output_tokens', 'cost_nanos'] as const;
@@ -65,7 +69,7 @@ export function requestValues(r: LedgerRow): unknown[] {
     r.apiKeyId, r.priority, r.stream ? 1 : 0, r.status, r.errorType, r.errorMessage, r.inputTokens, r.cacheReadTokens, r.cacheWrite5mTokens,
     r.cacheWrite1hTokens, r.outputTokens, r.reasoningTokens, r.usageEstimated ? 1 : 0, r.costNanos, r.baselineModel, r.baselineCostNanos,
     r.priceSource, r.batch ? 1 : 0, r.latencyMs, r.ttftMs, r.cacheStatus, r.routeDecision, r.routeReason, r.attemptCount,
-    r.avoidedCostNanos, r.governance, r.queueMs, r.cacheScore, r.shadowMatch === null ? null : r.shadowMatch ? 1 : 0,
+    r.avoidedCostNanos, r.governance, r.queueMs, r.cacheScore, r.shadowMatch === null ? null : r.shadowMatch ? 1 : 0, r.optimize, r.prefixHash, r.prefixTokens,
   ];
 }
 
@@ -92,6 +96,9 @@ export function rowFromDb(x: Record<string, unknown>): LedgerRow {
     queueMs: x.queue_ms === null || x.queue_ms === undefined ? null : num(x.queue_ms),
     cacheScore: x.cache_score === null || x.cache_score === undefined ? null : Number(x.cache_score),
     shadowMatch: x.shadow_match === null || x.shadow_match === undefined ? null : Number(x.shadow_match) === 1,
+    optimize: (x.optimize as string) ?? null,
+    prefixHash: (x.prefix_hash as string) ?? null,
+    prefixTokens: x.prefix_tokens === null || x.prefix_tokens === undefined ? null : num(x.prefix_tokens),
   };
 }
 

@@ -54,6 +54,15 @@ export interface LedgerRow {
   shadowMatch: boolean | null;
   /** Milliseconds the call waited in the priority queue (null when it did not queue). */
   queueMs: number | null;
+  /**
+   * Token-optimization decisions and findings, `;`-separated: `pc:write=5m@3/4` (prompt-cache write through boundary
+   * 3 of 4), `pc:nowrite`, `pc:cached@2/4`, `pc:bp@2:5m` (breakpoint added), `pc:prompt_cache_key`,
+   * `pc:affinity=<deployment>`, `lint:<kind>` (volatile prefix content). Null when none.
+   */
+  optimize: string | null;
+  /** Hash of the stable prefix (tools + system prompt) and its tokens, when the context stage looked at the call. */
+  prefixHash: string | null;
+  prefixTokens: number | null;
 }
 
 export interface AttemptRow {

@@ -1,0 +1,187 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { ANTHROPIC_MULTIPLIERS as P, TtlPolicy, chooseTtl, expectedReads, writeValue, type Segment } from './ttl-policy.js';
+import { boundaries, placeBreakpoints } from '../providers/anthropic/prompt-cache.js';
+import { affinityOrder } from '../pipeline/stages/context.js';
+import { PrefixLinter } from './lint.js';
+import { stablePrefix } from './prefix.js';
+import { parseTrace, simulate, type Policy } from './prompt-cache-sim.js';
+import type { Deployment } from '../config/load.js';
+
+const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) < eps, `${a} ≠ ${b}`);
+
+test('TTL math: expected value of a write per token, and the TTL that minimizes expected cost (Anthropic prices)', () => {
+  // E = p / (1 - p) chained reads; V = (1 - 0.1)·E - (w - 1), w = 1.25 (5m) or 2 (1h).
+  close(expectedReads(0.5), 1);
+  close(writeValue(0.5, '5m', P), 0.9 * 1 - 0.25); // 0.65
+  close(writeValue(0.6, '1h', P), 0.9 * 1.5 - 1); // 0.35
+  // Break-even for a 5 m write: 0.9·E = 0.25 → E = 0.2778 → p = E / (1 + E) = 0.2174.
+  const pBreak = 0.25 / 0.9 / (1 + 0.25 / 0.9);
+  close(writeValue(pBreak, '5m', P), 0, 1e-12);
+  assert.equal(chooseTtl(0.2, 0.3, P), undefined, 'reuse too unlikely: writing costs more than it saves, write nothing');
+  assert.deepEqual(chooseTtl(0.5, 0.6, P)?.ttl, '5m', 'V5 = 0.65 > V1h = 0.35');
+  // Reused every ~20 minutes: 5 m entries expire between uses (p5 = 0.1 → V5 < 0) while 1 h keeps them (p60 = 0.9 → E = 9).
+  const c = chooseTtl(0.1, 0.9, P)!;
+  assert.equal(c.ttl, '1h');
+  close(c.value, 0.9 * 9 - 1);
+  // Writing every prefix at 1 h with a single reuse: 2 + 0.1 = 2.1 vs 1 + 1 = 2 uncached — V < 0 at p60 = 0.5.
+  assert.ok(writeValue(0.5, '1h', P) < 0);
+});
+
+const segs = (...keys: string[]): Segment[] => keys.map((k) => ({ key: k, tokens: 1000 }));
+
+test('TtlPolicy: cold it writes nothing; learns 5m for prefixes reused within minutes, 1h for ~20-minute reuse, nothing for 2-hour reuse', () => {
+  const run = (gapMs: number, n: number) => {
+    const p = new TtlPolicy();
+    const writes: string[] = [];
+    let last;
+    for (let i = 0; i < n; i++) {
+      const s = segs('sys', `conv-${i}`);
+      last = p.plan(i * gapMs, s);
+      if (i === 0) assert.equal(last.write, undefined, 'cold: no write');
+      if (last.write) writes.push(`${i}:${last.write.ttl}@${last.write.index}`);
+      p.commit(i * gapMs, s, last);
+    }
+    return { writes, last: last! };
+  };
+  // Reused every minute: the shared system segment is written once at 5m (never the per-request tail), then read.
+  const fast = run(60_000, 30);
+  assert.equal(fast.writes.length, 1, fast.writes.join());
+  assert.match(fast.writes[0]!, /:5m@0$/);
+  assert.equal(fast.last.cached, 0, 'it knows the prefix is still cached (reads refresh the TTL)');
+  assert.equal(fast.last.write, undefined);
+  // Every 20 minutes: a 5 m entry would always have expired; the 1 h write pays and is refreshed by each read.
+  const slow = run(20 * 60_000, 30);
+  assert.equal(slow.writes.length, 1, slow.writes.join());
+  assert.match(slow.writes[0]!, /:1h@0$/);
+  assert.equal(slow.last.cached, 0);
+  // Every 2 hours: no TTL survives the gap, nothing is worth writing.
+  const rare = run(2 * 3_600_000, 30);
+  assert.deepEqual(rare.writes, []);
+  assert.equal(rare.last.cached, -1);
+});
+
+test('TtlPolicy: a forced TTL is respected, and minTokens keeps writes at or above the cacheable minimum', () => {
+  const p = new TtlPolicy({ ttls: ['5m'] });
+  const writes: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const s = segs('sys', `c${i}`);
+    const plan = p.plan(i * 60_000, s, 1500);
+    if (plan.write) writes.push(`${plan.write.ttl}@${plan.write.index}`);
+    p.commit(i * 60_000, s, plan);
+  }
+  assert.ok(writes.length >= 1);
+  // The 1000-token system segment alone is under the 1500 minimum: the write must reach the next boundary.
+  for (const w of writes) assert.equal(w, '5m@1');
+});
+
+const SYS = 'x '.repeat(3000);
+
+test('placeBreakpoints: client markers kept and counted in the limit of 4; no mutation; TTL order (1h before 5m) enforced', () => {
+  const body = {
+    model: 'claude-sonnet-4-5',
+    system: SYS,
+    messages: [
+      { role: 'user', content: [{ type: 'text', text: 'a', cache_control: { type: 'ephemeral' } }] },
+      { role: 'assistant', content: 'b' },
+      { role: 'user', content: [{ type: 'text', text: 'c', cache_control: { type: 'ephemeral' } }] },
+      { role: 'assistant', content: 'd' },
+      { role: 'user', content: 'e' },
+    ],
+  };
+  const frozen = JSON.stringify(body);
+  const b = boundaries(body);
+  assert.deepEqual(b.map((x) => x.kind), ['system', 'message', 'message', 'message', 'message', 'message']);
+  assert.deepEqual(b.map((x) => x.clientMarked), [false, true, false, true, false, false]);
+  // Want 4 more: the client's two leave room for two; the client-marked boundary (1) is skipped, not overwritten.
+  const r = placeBreakpoints(body, [{ boundary: 5, ttl: '5m' }, { boundary: 1, ttl: '5m' }, { boundary: 4, ttl: '5m' }, { boundary: 0, ttl: '5m' }], b);
+  assert.deepEqual(r.placed, [{ boundary: 5, ttl: '5m' }, { boundary: 4, ttl: '5m' }]);
+  assert.equal(JSON.stringify(body), frozen, 'input not mutated');
+  assert.deepEqual(r.body.messages[4].content, [{ type: 'text', text: 'e', cache_control: { type: 'ephemeral' } }]);
+  assert.deepEqual(r.body.messages[0], body.messages[0]);
+  assert.equal(r.body.system, SYS, 'system untouched when not chosen');
+  // A 1h breakpoint after a client 5m marker becomes 5m (Anthropic rejects a 1h after a 5m).
+  const r2 = placeBreakpoints(body, [{ boundary: 5, ttl: '1h' }], b);
+  assert.deepEqual(r2.placed, [{ boundary: 5, ttl: '5m' }]);
+  // Before any 5m marker a 1h stays 1h, and a string system prompt becomes one marked text block.
+  const r3 = placeBreakpoints(body, [{ boundary: 0, ttl: '1h' }], b);
+  assert.deepEqual(r3.body.system, [{ type: 'text', text: SYS, cache_control: { type: 'ephemeral', ttl: '1h' } }]);
+  // A 5m of ours before a client 1h marker would break the order: skipped.
+  const c1h = { ...body, messages: [{ role: 'user', content: [{ type: 'text', text: 'q', cache_control: { type: 'ephemeral', ttl: '1h' } }] }] };
+  assert.deepEqual(placeBreakpoints(c1h, [{ boundary: 0, ttl: '5m' }]).placed, []);
+  // Four client markers: nothing is added.
+  const full = { ...body, system: [{ type: 'text', text: SYS, cache_control: { type: 'ephemeral' } }], tools: [{ name: 't', input_schema: {}, cache_control: { type: 'ephemeral' } }] };
+  assert.deepEqual(placeBreakpoints(full, [{ boundary: 6, ttl: '5m' }]).placed, []);
+});
+
+test('boundaries: keys ignore cache_control (a marked prefix is the same prefix) and change with content', () => {
+  const a = boundaries({ model: 'claude-sonnet-4-5', system: 'S', messages: [{ role: 'user', content: 'hi' }] });
+  const b = boundaries({ model: 'claude-sonnet-4-5', system: [{ type: 'text', text: 'S', cache_control: { type: 'ephemeral' } }], messages: [{ role: 'user', content: [{ type: 'text', text: 'hi', cache_control: { type: 'ephemeral' } }] }] });
+  const c = boundaries({ model: 'claude-sonnet-4-5', system: 'S2', messages: [{ role: 'user', content: 'hi' }] });
+  assert.deepEqual(a.map((x) => x.key), b.map((x) => x.key));
+  assert.notEqual(a[0]!.key, c[0]!.key);
+  assert.notEqual(a[1]!.key, c[1]!.key, 'chained: a changed system changes every later key');
+});
+
+test('affinityOrder: one prefix → always the same deployment; prefixes spread; other-model fallbacks keep their place', () => {
+  const dep = (name: string, model: string) => ({ name, model }) as unknown as Deployment;
+  const deps = [dep('a', 'm'), dep('b', 'm'), dep('c', 'm'), dep('z', 'other')];
+  const first = new Map<string, number>();
+  for (let i = 0; i < 300; i++) {
+    const o = affinityOrder(deps, `prefix-${i}`);
+    assert.equal(o[3]!.name, 'z');
+    assert.deepEqual(affinityOrder([...deps].reverse().slice(1).reverse().concat(deps[3]!), `prefix-${i}`).map((d) => d.name), o.map((d) => d.name));
+    assert.deepEqual(affinityOrder(deps, `prefix-${i}`), o, 'deterministic');
+    first.set(o[0]!.name, (first.get(o[0]!.name) ?? 0) + 1);
+  }
+  for (const n of ['a', 'b', 'c']) assert.ok((first.get(n) ?? 0) > 60, `${n} gets a share: ${first.get(n)}`);
+  assert.deepEqual(affinityOrder([dep('a', 'm'), dep('z', 'other')], 'k').map((d) => d.name), ['a', 'z'], 'single deployment of the model: unchanged');
+});
+
+test('prefix lint: timestamps, dates, UUIDs, request ids, epochs, a user name early, tools in changing order; a clean prompt has none', () => {
+  const l = new PrefixLinter();
+  const kinds = (system: string, tools: string[] = []) =>
+    l.check('f', stablePrefix({ system, tools: tools.map((n) => ({ name: n, input_schema: {} })), messages: [] })).map((f) => f.kind);
+  assert.deepEqual(kinds('You are a helpful assistant for Acme. Answer in English.'), []);
+  assert.deepEqual(kinds('Current time: 2026-12-02T19:40:11Z. Be brief.'), ['timestamp']);
+  assert.deepEqual(kinds('Date: 2026-12-02. Be brief.'), ['date']);
+  assert.deepEqual(kinds('Today is Wednesday, December 2. Be brief.'), ['date']);
+  assert.deepEqual(kinds('session 3f2b8c1e-9a4d-4e2b-8f1a-0c9d7e6b5a43 active'), ['uuid']);
+  assert.deepEqual(kinds('request_id: req_8F3kLm29x answer'), ['request-id']);
+  assert.deepEqual(kinds('now=1764704411 ok'), ['epoch']);
+  assert.deepEqual(kinds('The user is Maria Lopez. Greet her.'), ['user-name']);
+  assert.deepEqual(kinds('stable', ['search', 'fetch']), []);
+  assert.deepEqual(kinds('stable', ['search', 'fetch']), [], 'same order again: fine');
+  assert.deepEqual(kinds('stable', ['fetch', 'search']), ['tool-order']);
+});
+
+const SAMPLE = new URL('../../../data/mooncake-sample/', import.meta.url);
+const ratio = (reqs: ReturnType<typeof parseTrace>, p: Policy) => {
+  const t = simulate(reqs, p);
+  const n = simulate(reqs, { kind: 'none' });
+  return (t.input - t.cacheRead - t.write5m - t.write1h + 0.1 * t.cacheRead + 1.25 * t.write5m + 2 * t.write1h) / n.input;
+};
+
+test('simulation (vendored sample): the online policy never costs more than no caching; 1h-everywhere does; the oracle beats write-all', () => {
+  for (const f of ['conversation_trace.jsonl', 'synthetic_trace.jsonl']) {
+    const reqs = parseTrace(readFileSync(new URL(f, SAMPLE), 'utf8'));
+    assert.ok(reqs.length >= 600);
+    const policy = ratio(reqs, { kind: 'costgate' });
+    const oracle = ratio(reqs, { kind: 'oracle', ttl: '5m' });
+    assert.ok(policy <= 1, `${f}: policy ${policy}`);
+    assert.ok(ratio(reqs, { kind: 'write-all', ttl: '1h' }) > 1, `${f}: 1h everywhere costs more than no caching`);
+    assert.ok(oracle < ratio(reqs, { kind: 'write-all', ttl: '5m' }));
+    assert.ok(oracle <= policy);
+  }
+});
+
+const FULL = '../shared/data/mooncake-traces/conversation_trace.jsonl';
+test('simulation (full conversation trace, when ../shared is present): reproduces the issue\'s figures', { skip: !existsSync(FULL) && 'no ../shared/data' }, () => {
+  const reqs = parseTrace(readFileSync(FULL, 'utf8'));
+  assert.equal(ratio(reqs, { kind: 'write-all', ttl: '5m' }).toFixed(3), '0.913');
+  assert.equal(ratio(reqs, { kind: 'write-all', ttl: '1h' }).toFixed(2), '1.29');
+  assert.equal(ratio(reqs, { kind: 'oracle', ttl: '5m' }).toFixed(3), '0.769');
+  const p = ratio(reqs, { kind: 'costgate' });
+  assert.ok(p < 0.9 && p <= 1, `policy ${p}`);
+});

@@ -1,0 +1,144 @@
+/**
+ * context: token optimization before the budget check (meter → auth → limits → route → cache → context → budget → …).
+ * Everything here is opt-in per feature in `optimize` and recorded in the ledger (`optimize`, `prefix_hash`,
+ * `prefix_tokens`). Today:
+ * - provider prompt caching: plans breakpoints (Anthropic wire) with the online TTL policy and a `prompt_cache_key`
+ *   (OpenAI wire) for the primary deployment; the provider's adapter writes them into the upstream body
+ *   (dispatch-request.ts), so no provider field is set outside its provider folder;
+ * - cache affinity: among leading deployments serving the same model, one prefix always goes to the same one;
+ * - prefix-stability lint: volatile content in the stable prefix (observes only);
+ * - lossless compression (`optimize.compress`): JSON tool results minified — the only transform here that replaces
+ *   `ctx.body`, and only when switched on (the client's object is copied, never mutated).
+ */
+import { createHash } from 'node:crypto';
+import type { Stage } from '../compose.js';
+import type { Ctx } from '../ctx.js';
+import type { Deployment } from '../../config/load.js';
+import type { OptimizeConfig, PromptCacheConfig } from '../../config/schema.js';
+import type { Json, PromptCachePlan } from '../../providers/adapter.js';
+import { openaiToAnthropicRequest, anthropicToOpenAIRequest } from '../../providers/shared/translate-request.js';
+import { stablePrefix } from '../../optimize/prefix.js';
+import { TtlPolicy, type Ttl } from '../../optimize/ttl-policy.js';
+import { PrefixLinter } from '../../optimize/lint.js';
+import { compressToolResults } from '../../optimize/compress.js';
+import { instructionText, withInstruction } from '../../optimize/instructions.js';
+
+export interface ContextOptions {
+  optimize: OptimizeConfig;
+  /** Injectable clock (tests). */
+  now?: () => number;
+}
+
+/** Effective settings for a feature: the global section with the feature's overrides on top. */
+export function settingsFor(o: OptimizeConfig, feature: string | undefined): { promptCache: PromptCacheConfig; lint: boolean; compress: boolean; instruction?: string } {
+  const f = feature !== undefined && Object.hasOwn(o.features, feature) ? o.features[feature] : undefined;
+  return {
+    promptCache: { ...o.promptCache, ...(f?.promptCache ?? {}) },
+    lint: f?.lint?.enabled ?? o.lint.enabled,
+    compress: f?.compress?.enabled ?? o.compress.enabled,
+    // A feature's instructions replace the global ones (they are one sentence each, not merged).
+    instruction: instructionText(f?.instructions ?? o.instructions),
+  };
+}
+
+const score = (key: string, name: string) => createHash('sha256').update(key).update('\u0000').update(name).digest().readUInt32BE(0);
+
+/**
+ * Rendezvous (highest-random-weight) hashing over the leading run of deployments that serve the primary's model: the
+ * same prefix picks the same deployment while the set is unchanged, and removing one moves only its own prefixes.
+ * Fallbacks after that run keep their order.
+ */
+export function affinityOrder(deps: Deployment[], key: string): Deployment[] {
+  const model = deps[0]?.model;
+  let n = 0;
+  while (n < deps.length && deps[n]!.model === model) n++;
+  if (n < 2) return deps;
+  const group = deps.slice(0, n).map((d) => ({ d, s: score(key, d.name) }));
+  group.sort((a, b) => b.s - a.s || (a.d.name < b.d.name ? -1 : 1));
+  return [...group.map((g) => g.d), ...deps.slice(n)];
+}
+
+export const context = (o: ContextOptions): Stage => {
+  const policies = new Map<string, TtlPolicy>();
+  const linter = new PrefixLinter();
+  const now = o.now ?? Date.now;
+  const policyFor = (dep: Deployment, ttl: PromptCacheConfig['ttl']): TtlPolicy => {
+    const k = `${dep.name}\u0000${ttl}`;
+    let p = policies.get(k);
+    if (!p) policies.set(k, (p = new TtlPolicy({ ttls: ttl === 'auto' ? ['5m', '1h'] : [ttl] })));
+    return p;
+  };
+
+  return async function context(ctx, next) {
+    if (ctx.op !== 'chat') return next();
+    const s = settingsFor(o.optimize, ctx.meta.feature);
+    const pc = s.promptCache;
+    if (!pc.enabled && !s.lint && !s.compress && !s.instruction) return next();
+    if (s.instruction) {
+      ctx.body = withInstruction(ctx.body, ctx.surface, s.instruction);
+      ctx.bodyChanged = true;
+      ctx.optimize.push('instructions');
+    }
+    if (s.compress) {
+      // Before prompt-cache planning, so the planned boundaries are those of the body actually sent.
+      const c = compressToolResults(ctx.body, ctx.model);
+      if (c.changed) {
+        ctx.body = c.body;
+        ctx.bodyChanged = true;
+        ctx.optimize.push(`compress:tool_results=${c.changed},tokens=${c.before}>${c.after}`);
+      }
+    }
+    const prefix = stablePrefix(ctx.body, ctx.model);
+    if (prefix.hash) ctx.prefix = { hash: prefix.hash, tokens: prefix.tokens };
+    if (s.lint) for (const f of linter.check(ctx.meta.feature ?? '', prefix)) ctx.optimize.push(`lint:${f.kind}`);
+    if (pc.enabled && ctx.route?.deployments.length) planPromptCache(ctx, pc, prefix.hash);
+    return next();
+  };
+
+  function planPromptCache(ctx: Ctx, pc: PromptCacheConfig, prefixHash: string): void {
+    const route = ctx.route!;
+    if (pc.affinity && prefixHash) {
+      const ordered = affinityOrder(route.deployments, prefixHash);
+      if (ordered[0] !== route.deployments[0]) {
+        route.deployments = ordered;
+        route.decision = ordered[0]!.name;
+        route.reason += ', prefix affinity';
+        ctx.optimize.push(`pc:affinity=${ordered[0]!.name}`);
+      }
+    }
+    const dep = route.deployments[0]!;
+    const hook = dep.provider.adapter.promptCache;
+    if (!hook) return;
+    const wire = dep.provider.adapter.wire(dep.model);
+    const plan: PromptCachePlan = {};
+    if (pc.breakpoints && hook.boundaries && hook.usesBreakpoints?.(wire)) {
+      let body: Json = ctx.surface === wire ? ctx.body : ctx.surface === 'openai' ? openaiToAnthropicRequest(ctx.body) : anthropicToOpenAIRequest(ctx.body);
+      if (body.model !== dep.model) body = { ...body, model: dep.model };
+      const bounds = hook.boundaries(body, wire);
+      if (bounds?.length) {
+        const min = hook.minTokens?.(dep.model, pc.minTokens) ?? 1024;
+        const segs = bounds.map((b) => ({ key: b.key, tokens: b.tokens }));
+        const cum: number[] = [];
+        segs.reduce((a, g, i) => (cum[i] = a + g.tokens), 0);
+        const policy = policyFor(dep, pc.ttl);
+        const t = now();
+        const p = policy.plan(t, segs, min);
+        const want: { boundary: number; ttl: Ttl }[] = [];
+        if (pc.write === 'always') {
+          const last = segs.length - 1;
+          if (cum[last]! >= min) want.push({ boundary: last, ttl: pc.ttl === 'auto' ? p.write?.ttl ?? '5m' : pc.ttl });
+          p.write = cum[last]! >= min ? { index: last, ttl: want[0]!.ttl, value: 0 } : undefined;
+        } else if (p.write) want.push({ boundary: p.write.index, ttl: p.write.ttl });
+        // The prefix already cached is read through a breakpoint at its end (it also refreshes its TTL).
+        if (p.cached >= 0 && cum[p.cached]! >= min && p.cached !== p.write?.index) want.push({ boundary: p.cached, ttl: p.cachedTtl ?? '5m' });
+        if (want.length) plan.breakpoints = want;
+        policy.commit(t, segs, p);
+        ctx.optimize.push(p.write ? `pc:write=${p.write.ttl}@${p.write.index + 1}/${segs.length}` : 'pc:nowrite');
+        if (p.cached >= 0) ctx.optimize.push(`pc:cached@${p.cached + 1}/${segs.length}`);
+      }
+    }
+    // Adapters whose provider has no routing key (Anthropic) ignore it.
+    if (pc.cacheKey && prefixHash) plan.cacheKey = `cg-${prefixHash}`;
+    if (plan.breakpoints || plan.cacheKey) ctx.promptCache = { wire, deployment: dep.name, plan };
+  }
+};
