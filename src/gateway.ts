@@ -16,6 +16,10 @@ import { meter } from './pipeline/stages/meter.js';
 import { budget, type SoftBudgetEvent } from './pipeline/stages/budget.js';
 import { limits } from './pipeline/stages/limits.js';
 import { admission } from './pipeline/stages/admission.js';
+import { defer as deferStage } from './pipeline/stages/defer.js';
+import { Batcher, deferredView } from './batch/batcher.js';
+import type { Job } from './batch/store.js';
+import { existsSync } from 'node:fs';
 import { Admission } from './governance/admission.js';
 import { KeyService } from './keys/service.js';
 import { openKeyStore } from './stores/keys/index.js';
@@ -91,7 +95,26 @@ export interface Gateway {
   readonly budgetStore: BudgetStore;
   /** Virtual keys (create, verify, revoke, rotate, list). */
   readonly keys: KeyService;
+  /**
+   * Defer a chat/messages request (`x-costgate-defer`): it is queued and sent in a provider batch at batch prices.
+   * `accepted` is the 202 (or the error, e.g. a streaming request); `result()` resolves when the job has ended with
+   * the response the synchronous call would have returned.
+   */
+  defer(req: Omit<GatewayRequest, 'headers'> & { headers?: GatewayRequest['headers'] }, opts: { deadline: string; webhook?: string }): Promise<DeferredHandle>;
+  /** A deferred job as `GET /v1/costgate/deferred/{id}` shows it; undefined when unknown. */
+  deferred(id: string): Record<string, unknown> | undefined;
+  /** The batcher (queue, flush/poll loop). */
+  readonly batcher: Batcher;
   close(): Promise<void>;
+}
+
+export interface DeferredHandle {
+  /** The job id (the request id). */
+  id: string;
+  /** The gateway's answer to the deferral: 202, or an error response. */
+  accepted: GatewayResponse;
+  /** The ended job: `status` 'completed' | 'failed', `response_status`, `response` (the body), `via`, `cost_usd`. */
+  result(): Promise<Record<string, any>>;
 }
 
 const VALIDATORS: Record<Endpoint, (b: unknown) => void> = {
@@ -192,6 +215,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   }
   const pr = config.priorities;
   const admissionGate = pr.maxInFlight > 0 ? new Admission({ maxInFlight: pr.maxInFlight, optionalShedAt: pr.optionalShedAt, queueMax: pr.queue.maxSize, queueTimeoutMs: pr.queue.timeoutMs }) : undefined;
+  let handleRef: (req: GatewayRequest) => Promise<GatewayResponse> = async () => ({ status: 503, headers: {}, body: '' });
+  const batchPath = config.batch.path ?? (config.ledger.store === 'memory' || options.ledgerStore || config.batch.store === 'memory' ? ':memory:' : `${config.ledger.path}.batch.db`);
+  const batcher = new Batcher({ config, pricer, ledger: { store, writer }, handle: (r) => handleRef(r), storePath: batchPath });
   const stages: Stage[] = [
     meter({
       pricer,
@@ -202,10 +228,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
     route({ resolve: createResolver(config) }),
     budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),
+    deferStage(batcher),
     ...(admissionGate ? [admission({ admission: admissionGate, retryAfterSec: config.priorities.retryAfterSec })] : []),
     dispatch({ retries: config.retries, agents, breakers, random: options.random }),
   ];
   const pipeline = compose(stages);
+  batcher.resumeIfPresent(batchPath !== ':memory:' && existsSync(batchPath));
   let inFlight = 0;
   const sync = config.ledger.durability === 'sync';
 
@@ -304,9 +332,27 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     inFlight: () => inFlight,
     ledger: { store, writer },
     pricer,
+    batcher,
+    async defer(req, opts) {
+      const accepted = await handle({ ...req, headers: { ...(req.headers ?? {}), 'x-costgate-defer': opts.deadline, ...(opts.webhook ? { 'x-costgate-defer-webhook': opts.webhook } : {}) } });
+      const id = accepted.headers['x-costgate-deferred-id'] ?? accepted.headers['x-costgate-request-id']!;
+      return {
+        id,
+        accepted,
+        async result() {
+          if (accepted.status !== 202) throw new Error(`deferral refused: HTTP ${accepted.status}: ${String(accepted.body)}`);
+          return deferredView(await batcher.wait(id));
+        },
+      };
+    },
+    deferred(id) {
+      const j: Job | undefined = batcher.store().get(id);
+      return j ? deferredView(j) : undefined;
+    },
     budgetStore,
     keys,
     async close() {
+      await batcher.close();
       await agents.close();
       await writer.close();
       await store.close();
@@ -315,6 +361,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       await Promise.all(simulators.map((s) => s.close()));
     },
   };
+  handleRef = handle;
   gw.fetch = createFetch(gw);
   return gw;
 }

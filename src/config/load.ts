@@ -111,6 +111,7 @@ export interface ResolvedConfig {
   auth: Config['auth'] & { admin?: string; viewer?: string };
   features: Record<string, FeatureConfig>;
   priorities: PrioritiesConfig;
+  batch: Config['batch'] & { webhookSecretValue?: string };
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -273,6 +274,7 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     auth: { ...cfg.auth, admin: envValue(cfg.auth.adminKey, env) || undefined, viewer: envValue(cfg.auth.viewerKey, env) || undefined },
     features: cfg.features,
     priorities: cfg.priorities,
+    batch: { ...cfg.batch, webhookSecretValue: envValue(cfg.batch.webhookSecret, env) || undefined },
     source,
   };
 }
