@@ -260,7 +260,7 @@ export class Batcher {
       if (r.status >= 300) throw new Error(`batch output ${f}: HTTP ${r.status}`);
       lines.push(...r.text.split('\n').filter((l) => l.trim()));
     }
-    this.apply(s, b, lines.map((l) => {
+    await this.apply(s, b, lines.map((l) => {
       const x = JSON.parse(l);
       const ok = x.response?.status_code === 200 && x.response.body;
       return { customId: String(x.custom_id), ok: Boolean(ok), body: ok ? x.response.body : undefined, error: x.error?.message ?? x.error?.code ?? `HTTP ${x.response?.status_code}` };
@@ -272,7 +272,7 @@ export class Batcher {
     if (st.processing_status !== 'ended') return;
     const r = await this.call(p, 'anthropic', 'GET', st.results_url ?? `/messages/batches/${b.upstreamId}/results`);
     if (r.status >= 300) throw new Error(`batch results: HTTP ${r.status}`);
-    this.apply(s, b, r.text.split('\n').filter((l) => l.trim()).map((l) => {
+    await this.apply(s, b, r.text.split('\n').filter((l) => l.trim()).map((l) => {
       const x = JSON.parse(l);
       const ok = x.result?.type === 'succeeded';
       return { customId: String(x.custom_id), ok, body: ok ? x.result.message : undefined, error: ok ? undefined : x.result?.error?.error?.message ?? x.result?.type };
@@ -285,21 +285,42 @@ export class Batcher {
     return j.wire === 'anthropic' ? anthropicToOpenAIResponse(upstream) : openaiToAnthropicResponse(upstream);
   }
 
-  private apply(s: DeferredStore, b: LocalBatch, lines: { customId: string; ok: boolean; body?: Json; error?: string }[]): void {
+  private async apply(s: DeferredStore, b: LocalBatch, lines: { customId: string; ok: boolean; body?: Json; error?: string }[]): Promise<void> {
     const now = Date.now();
     const jobs = new Map(s.jobsOf(b.id).map((j) => [j.customId, j]));
     const out: Parameters<DeferredStore['applyResults']>[1] = [];
+    const late: Job[] = [];
     for (const l of lines) {
       const j = jobs.get(l.customId);
       if (!j) continue;
+      if (j.status !== 'submitted') {
+        // Answered synchronously (deadline fallback) while this batch ran: the provider still bills the line.
+        if (l.ok && l.body) late.push({ ...j, id: `${j.id}:late`.slice(0, 128), completedAt: now, resultBody: JSON.stringify(l.body) });
+        continue;
+      }
       if (l.ok && l.body) {
         const body = JSON.stringify(this.clientBody(j, l.body));
         const { priced } = this.record({ ...j, resultBody: body, resultStatus: 200, completedAt: now }, l.body);
         out.push({ customId: l.customId, kind: 'ok', status: 200, body, costNanos: priced.costNanos });
       } else out.push({ customId: l.customId, kind: 'retry', status: 0, body: '', error: l.error });
     }
+    if (late.length) await this.writeLate(late);
     s.applyResults(b.id, out, now);
     crashAt('results');
+  }
+
+  /** Ledger rows for billed batch lines whose job was answered otherwise (idempotent by request id). */
+  private async writeLate(jobs: Job[]): Promise<void> {
+    const { writer, store } = this.d.ledger;
+    await writer.flushNow();
+    for (const j of jobs) {
+      if ((await store.query({ requestId: j.id, limit: 1 })).rows.length) continue;
+      const { rec, priced } = this.record(j, JSON.parse(j.resultBody!));
+      rec.governance = ['deferred:batch-late'];
+      const { row, attempts } = toRows(rec, priced);
+      writer.push(row, attempts);
+    }
+    await writer.flushNow();
   }
 
   /** The ledger record of a job answered by a batch line (priced at batch rates). */

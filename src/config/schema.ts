@@ -374,7 +374,7 @@ export const BatchSchema = z
     /** ... or once its oldest request has waited this long. */
     maxAgeMs: z.number().int().min(100).max(86_400_000).default(60_000),
     /** How often submitted batches are polled. */
-    pollIntervalMs: z.number().int().min(50).max(3_600_000).default(30_000),
+    pollIntervalMs: z.number().int().min(10).max(3_600_000).default(30_000),
     /** The batcher's own loop tick (flush checks, deadline checks). */
     tickMs: z.number().int().min(20).max(60_000).default(1_000),
     /** A request still unanswered this long before its deadline is sent synchronously instead (full price). */
