@@ -102,7 +102,7 @@ export interface Gateway {
    */
   defer(req: Omit<GatewayRequest, 'headers'> & { headers?: GatewayRequest['headers'] }, opts: { deadline: string; webhook?: string }): Promise<DeferredHandle>;
   /** A deferred job as `GET /v1/costgate/deferred/{id}` shows it; undefined when unknown. */
-  deferred(id: string): Record<string, unknown> | undefined;
+  deferred(id: string): Promise<Record<string, any> | undefined>;
   /** The batcher (queue, flush/poll loop). */
   readonly batcher: Batcher;
   close(): Promise<void>;
@@ -216,8 +216,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const pr = config.priorities;
   const admissionGate = pr.maxInFlight > 0 ? new Admission({ maxInFlight: pr.maxInFlight, optionalShedAt: pr.optionalShedAt, queueMax: pr.queue.maxSize, queueTimeoutMs: pr.queue.timeoutMs }) : undefined;
   let handleRef: (req: GatewayRequest) => Promise<GatewayResponse> = async () => ({ status: 503, headers: {}, body: '' });
-  const batchPath = config.batch.path ?? (config.ledger.store === 'memory' || options.ledgerStore || config.batch.store === 'memory' ? ':memory:' : `${config.ledger.path}.batch.db`);
-  const batcher = new Batcher({ config, pricer, ledger: { store, writer }, handle: (r) => handleRef(r), storePath: batchPath });
+  const bs = config.batch.store;
+  const batchPath = config.batch.path ?? (bs === 'memory' || (bs === 'auto' && (config.ledger.store === 'memory' || options.ledgerStore)) ? ':memory:' : `${config.ledger.path}.batch.db`);
+  // The queue follows the ledger: Postgres when the ledger is Postgres (shared by every replica), else SQLite.
+  const pgQueue = (bs === 'auto' || bs === 'postgres') && config.ledger.store === 'postgres' && !options.ledgerStore ? { url: config.ledger.resolvedUrl!, schema: config.ledger.schema } : undefined;
+  if (bs === 'postgres' && !pgQueue) throw new Error('batch.store: postgres needs ledger.store: postgres (the queue uses the ledger database)');
+  const batcher = new Batcher({ config, pricer, ledger: { store, writer }, handle: (r) => handleRef(r), storePath: batchPath, postgres: pgQueue });
   const stages: Stage[] = [
     meter({
       pricer,
@@ -233,7 +237,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     dispatch({ retries: config.retries, agents, breakers, random: options.random }),
   ];
   const pipeline = compose(stages);
-  batcher.resumeIfPresent(batchPath !== ':memory:' && existsSync(batchPath));
+  batcher.resumeIfPresent(pgQueue !== undefined || (batchPath !== ':memory:' && existsSync(batchPath)));
   let inFlight = 0;
   const sync = config.ledger.durability === 'sync';
 
@@ -345,8 +349,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         },
       };
     },
-    deferred(id) {
-      const j: Job | undefined = batcher.store().get(id);
+    async deferred(id) {
+      const j: Job | undefined = await (await batcher.store()).get(id);
       return j ? deferredView(j) : undefined;
     },
     budgetStore,

@@ -9,3 +9,5 @@ export { GatewayError, type ErrorCode } from './pipeline/errors.js';
 export type { GatewayRequest, GatewayResponse, AttemptRecord, Outcome } from './pipeline/ctx.js';
 export type { RequestRecord, RecordSink } from './pipeline/record.js';
 export type { Usage } from './providers/usage.js';
+export { verifyWebhook, signWebhook } from './batch/webhook.js';
+export type { DeferredHandle } from './gateway.js';

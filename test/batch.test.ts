@@ -14,6 +14,9 @@ import { verifyWebhook, checkWebhookTarget, isPrivateAddress, signWebhook } from
 import type { Simulator } from '../src/providers/simulator/server.js';
 import { startSimulator } from '../src/providers/simulator/server.js';
 import { fromOpenAIUsage } from '../src/providers/usage.js';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { PG_URL, requirePostgres } from './helpers/services.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -182,7 +185,7 @@ test('deadline fallback: a job that cannot finish in a batch before its deadline
       assert.equal(late[0].batch, true);
       assert.equal(late[0].governance, 'deferred:batch-late');
       assert.ok(Math.abs(late[0].costNanos * 2 - rows[0]!.costNanos) <= 2);
-      assert.equal(t.gw.deferred(r.json.id)!.via, 'sync');
+      assert.equal((await t.gw.deferred(r.json.id))!.via, 'sync');
     }),
   );
 });
@@ -227,7 +230,7 @@ test('feature policy defers without a header; x-costgate-defer: none opts out; t
       assert.equal(res.status, 'completed');
       assert.equal(res.via, 'batch');
       assert.equal(res.response.object, 'chat.completion');
-      assert.equal(t.gw.deferred(h.id)!.status, 'completed');
+      assert.equal((await t.gw.deferred(h.id))!.status, 'completed');
       assert.equal((await waitDeferred(t, p.json.id)).via, 'batch');
       const counts = await (await fetch(`${t.url}/v1/costgate/deferred`)).json();
       assert.equal(counts.counts.done, 2);
@@ -344,4 +347,43 @@ test('simulator batch expiry: an expired batch fails its lines with batch_expire
       assert.equal(JSON.parse(errs.trim()).error.code, 'batch_expired');
     }),
   );
+});
+
+test('Postgres ledger: the queue lives in its schema; deferred and explicit batches are metered once', async (t) => {
+  if (!(await requirePostgres())) return void t.skip(`postgres unreachable at ${PG_URL}`);
+  const schema = `cg_batchq_${randomBytes(4).toString('hex')}`;
+  try {
+    await withSim({ batchCompletionMs: 80 }, (sim) =>
+      withTestGateway({ config: { ...config(sim), ledger: { store: 'postgres', url: 'env:DATABASE_URL', schema } }, env: { DATABASE_URL: PG_URL } }, async (g) => {
+        const ids = [];
+        for (let i = 0; i < 3; i++) {
+          const r = await postJson(`${g.url}/v1/chat/completions`, chat(`pg ${i}`), { 'x-costgate-defer': '1h', 'x-costgate-feature': 'pgq' });
+          assert.equal(r.status, 202, r.text);
+          ids.push(r.json.id);
+        }
+        for (const id of ids) assert.equal((await waitDeferred(g, id)).via, 'batch');
+        const client = new OpenAI({ apiKey: 'unused', baseURL: `${g.url}/v1`, maxRetries: 0 });
+        const file = await client.files.create({ file: await toFile(Buffer.from(JSON.stringify({ custom_id: 'only', method: 'POST', url: '/v1/chat/completions', body: chat('pg explicit') })), 'in.jsonl'), purpose: 'batch' });
+        const b = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }, { headers: { 'x-costgate-feature': 'pgq-explicit' } });
+        await sleep(150);
+        assert.equal((await client.batches.retrieve(b.id)).status, 'completed');
+        await client.batches.retrieve(b.id);
+        assert.equal((await g.gw.requests({ feature: 'pgq' })).rows.filter((r) => r.batch).length, 3);
+        assert.equal((await g.gw.requests({ feature: 'pgq-explicit' })).rows.length, 1);
+      }),
+    );
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    try {
+      assert.equal(Number((await c.query(`SELECT COUNT(*) AS n FROM "${schema}".deferred_jobs WHERE status = 'done' AND ledgered`)).rows[0].n), 3);
+      assert.equal(Number((await c.query(`SELECT COUNT(*) AS n FROM "${schema}".passthrough_lines`)).rows[0].n), 1);
+    } finally {
+      await c.end();
+    }
+  } finally {
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await c.end();
+  }
 });

@@ -4,7 +4,7 @@
  * lines individually; and answers a job synchronously (full price, through the normal pipeline) when its deadline
  * would otherwise be missed or its lines keep failing.
  *
- * Every step is a state change in the DeferredStore first, so a crash at any point is resumed on the next start:
+ * Every step is a state change in the QueueStore first, so a crash at any point is resumed on the next start:
  *  - queued jobs are simply batched later;
  *  - a local batch still `preparing` (the process died around the upload or the create call) is looked up at the
  *    provider by its `metadata.costgate_batch` (OpenAI) before anything is re-submitted, so a batch is never paid twice;
@@ -22,7 +22,7 @@ import type { RequestRecord } from '../pipeline/record.js';
 import type { GatewayRequest, GatewayResponse } from '../pipeline/ctx.js';
 import { fromAnthropicUsage, fromOpenAIUsage } from '../providers/usage.js';
 import { anthropicToOpenAIResponse, openaiToAnthropicResponse } from '../providers/shared/translate-response.js';
-import { DeferredStore, type Job, type LocalBatch } from './store.js';
+import { SqliteQueue, type QueueStore, type Job, type LocalBatch } from './store.js';
 import { sendWebhook } from './webhook.js';
 import { nanosToUsd } from '../pricing/decimal.js';
 
@@ -34,8 +34,10 @@ export interface BatcherDeps {
   ledger: { store: LedgerStore; writer: LedgerWriter };
   /** The gateway's pipeline, for synchronous fallbacks. */
   handle: (req: GatewayRequest) => Promise<GatewayResponse>;
-  /** Store path override (`:memory:` for a memory ledger). */
+  /** SQLite queue file (`:memory:` for a memory ledger). */
   storePath: string;
+  /** The queue in Postgres (when the ledger is Postgres): tables in this schema. */
+  postgres?: { url: string; schema: string };
 }
 
 export const BATCH_PROVIDER_TYPES = new Set(['openai', 'anthropic', 'simulator']);
@@ -53,7 +55,7 @@ export function nanosFromUsd(v: string | undefined): number {
 }
 
 export class Batcher {
-  private storeRef?: DeferredStore;
+  private storeRef?: Promise<QueueStore>;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private closed = false;
@@ -70,17 +72,27 @@ export class Batcher {
   }
 
   /** The queue, opened on first use. */
-  store(): DeferredStore {
+  store(): Promise<QueueStore> {
     if (!this.storeRef) {
-      this.storeRef = new DeferredStore(this.d.storePath);
-      this.schedule();
+      this.storeRef = this.open();
+      this.storeRef.then(() => this.schedule(), () => undefined);
     }
     return this.storeRef;
   }
 
-  /** Opens the queue now when it exists on disk (restart recovery), else waits for the first deferral. */
+  private async open(): Promise<QueueStore> {
+    if (this.d.postgres) {
+      const { PostgresQueue } = await import('./postgres.js');
+      const q = new PostgresQueue(this.d.postgres.url, this.d.postgres.schema);
+      await q.init();
+      return q;
+    }
+    return new SqliteQueue(this.d.storePath);
+  }
+
+  /** Opens the queue now when it exists (restart recovery), else waits for the first deferral. */
   resumeIfPresent(exists: boolean): void {
-    if (exists) this.store();
+    if (exists) void this.store().catch((e) => process.emitWarning(`costgate: deferred queue unavailable: ${(e as Error).message}`));
   }
 
   private schedule(): void {
@@ -98,8 +110,8 @@ export class Batcher {
   }
 
   /** Resolves when the job ends (done or failed). */
-  wait(id: string): Promise<Job> {
-    const j = this.store().get(id);
+  async wait(id: string): Promise<Job> {
+    const j = await (await this.store()).get(id);
     if (j && (j.status === 'done' || j.status === 'failed')) return Promise.resolve(j);
     return new Promise((r) => {
       const l = this.waiters.get(id) ?? [];
@@ -108,11 +120,12 @@ export class Batcher {
     });
   }
 
-  private notify(ids: Iterable<string>): void {
+  private async notify(ids: Iterable<string>): Promise<void> {
+    const s = await this.store();
     for (const id of ids) {
       const l = this.waiters.get(id);
       if (!l) continue;
-      const j = this.store().get(id);
+      const j = await s.get(id);
       if (!j || (j.status !== 'done' && j.status !== 'failed')) continue;
       this.waiters.delete(id);
       for (const f of l) f(j);
@@ -121,7 +134,7 @@ export class Batcher {
 
   /** One pass: recover, fall back, flush, poll, ledger, webhooks. Also callable directly (tests, demo). */
   async tick(now = Date.now()): Promise<void> {
-    const s = this.store();
+    const s = await this.store();
     await this.recoverPreparing(s);
     await this.recoverSyncing(s);
     await this.fallbacks(s, now);
@@ -152,14 +165,14 @@ export class Batcher {
   }
 
   // ---------------------------------------------------------------- flush / submit
-  private async flush(s: DeferredStore, now: number): Promise<void> {
-    for (const q of s.queues()) {
+  private async flush(s: QueueStore, now: number): Promise<void> {
+    for (const q of await s.queues()) {
       const full = q.n >= this.cfg.maxBatchSize;
       const old = now - q.oldest >= this.cfg.maxAgeMs;
       if (!full && !old) continue;
       let left = q.n;
       while (left > 0 && !this.closed) {
-        const b = s.assign({ id: `lb_${uuid7().replace(/-/g, '')}`, provider: q.provider, model: q.model, wire: q.wire, createdAt: Date.now() }, this.cfg.maxBatchSize);
+        const b = await s.assign({ id: `lb_${uuid7().replace(/-/g, '')}`, provider: q.provider, model: q.model, wire: q.wire, createdAt: Date.now() }, this.cfg.maxBatchSize);
         if (!b) break;
         left -= b.jobCount;
         await this.submit(s, b);
@@ -167,9 +180,9 @@ export class Batcher {
     }
   }
 
-  private async submit(s: DeferredStore, b: LocalBatch): Promise<void> {
+  private async submit(s: QueueStore, b: LocalBatch): Promise<void> {
     const p = this.provider(b.provider);
-    const jobs = s.jobsOf(b.id);
+    const jobs = await s.jobsOf(b.id);
     try {
       if (b.wire === 'openai') {
         let fileId = b.inputFileId;
@@ -181,35 +194,35 @@ export class Batcher {
           const r = await this.call(p, 'openai', 'POST', '/files', form, '');
           if (r.status >= 300) throw new Error(`file upload: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
           fileId = String(JSON.parse(r.text).id);
-          s.setInputFile(b.id, fileId);
+          await s.setInputFile(b.id, fileId);
           crashAt('uploaded');
         }
         const created = await this.json(p, 'openai', 'POST', '/batches', { input_file_id: fileId, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { costgate_batch: b.id } });
         crashAt('submitted');
-        s.markSubmitted(b.id, String(created.id), Date.now());
+        await s.markSubmitted(b.id, String(created.id), Date.now());
       } else {
         const requests = jobs.map((j) => ({ custom_id: j.customId, params: JSON.parse(j.upstreamBody) }));
         const created = await this.json(p, 'anthropic', 'POST', '/messages/batches', { requests });
         crashAt('submitted');
-        s.markSubmitted(b.id, String(created.id), Date.now());
+        await s.markSubmitted(b.id, String(created.id), Date.now());
       }
     } catch (e) {
       // Not accepted by the provider: the jobs go back to the queue (a later flush, or the deadline fallback).
       process.emitWarning(`costgate: batch submission to ${b.provider} failed (jobs re-queued): ${(e as Error).message}`);
-      s.abandon(b.id);
+      await s.abandon(b.id);
     }
   }
 
   /** Batches left `preparing` by a crash: adopt the provider's batch when it exists, else submit again. */
-  private async recoverPreparing(s: DeferredStore): Promise<void> {
-    for (const b of s.batches('preparing')) {
+  private async recoverPreparing(s: QueueStore): Promise<void> {
+    for (const b of await s.batches('preparing')) {
       if (b.wire === 'openai') {
         try {
           const p = this.provider(b.provider);
           const list = await this.json(p, 'openai', 'GET', '/batches?limit=100');
           const found = (list.data as Json[] | undefined)?.find((x) => x.metadata?.costgate_batch === b.id);
           if (found) {
-            s.markSubmitted(b.id, String(found.id), Date.now());
+            await s.markSubmitted(b.id, String(found.id), Date.now());
             continue;
           }
         } catch (e) {
@@ -222,20 +235,20 @@ export class Batcher {
   }
 
   /** Jobs whose synchronous fallback was interrupted: re-run unless the ledger shows it was answered (billed). */
-  private async recoverSyncing(s: DeferredStore): Promise<void> {
-    const jobs = s.syncing();
+  private async recoverSyncing(s: QueueStore): Promise<void> {
+    const jobs = await s.syncing();
     if (!jobs.length) return;
     await this.d.ledger.writer.flushNow();
     for (const j of jobs) {
       const { rows } = await this.d.ledger.store.query({ requestId: j.id, limit: 1 });
-      if (rows.length) s.failJob(j.id, 500, JSON.stringify({ error: { message: 'The gateway restarted while this deferred request was being answered synchronously; it was billed (see the ledger) but its response was lost.', type: 'server_error', param: null, code: 'deferred_result_lost' } }), 'result lost in a restart', Date.now());
-      else s.requeue(j.id);
+      if (rows.length) await s.failJob(j.id, 500, JSON.stringify({ error: { message: 'The gateway restarted while this deferred request was being answered synchronously; it was billed (see the ledger) but its response was lost.', type: 'server_error', param: null, code: 'deferred_result_lost' } }), 'result lost in a restart', Date.now());
+      else await s.requeue(j.id);
     }
   }
 
   // ---------------------------------------------------------------- poll / results
-  private async poll(s: DeferredStore, now: number): Promise<void> {
-    for (const b of s.batches('submitted')) {
+  private async poll(s: QueueStore, now: number): Promise<void> {
+    for (const b of await s.batches('submitted')) {
       if (this.closed) return;
       const last = this.lastPoll.get(b.id) ?? b.submittedAt ?? 0;
       if (now - last < this.cfg.pollIntervalMs) continue;
@@ -250,7 +263,7 @@ export class Batcher {
     }
   }
 
-  private async pollOpenAI(s: DeferredStore, p: ResolvedProvider, b: LocalBatch): Promise<void> {
+  private async pollOpenAI(s: QueueStore, p: ResolvedProvider, b: LocalBatch): Promise<void> {
     const st = await this.json(p, 'openai', 'GET', `/batches/${b.upstreamId}`);
     if (!['completed', 'failed', 'expired', 'cancelled'].includes(st.status)) return;
     const lines: string[] = [];
@@ -267,7 +280,7 @@ export class Batcher {
     }));
   }
 
-  private async pollAnthropic(s: DeferredStore, p: ResolvedProvider, b: LocalBatch): Promise<void> {
+  private async pollAnthropic(s: QueueStore, p: ResolvedProvider, b: LocalBatch): Promise<void> {
     const st = await this.json(p, 'anthropic', 'GET', `/messages/batches/${b.upstreamId}`);
     if (st.processing_status !== 'ended') return;
     const r = await this.call(p, 'anthropic', 'GET', st.results_url ?? `/messages/batches/${b.upstreamId}/results`);
@@ -285,10 +298,10 @@ export class Batcher {
     return j.wire === 'anthropic' ? anthropicToOpenAIResponse(upstream) : openaiToAnthropicResponse(upstream);
   }
 
-  private async apply(s: DeferredStore, b: LocalBatch, lines: { customId: string; ok: boolean; body?: Json; error?: string }[]): Promise<void> {
+  private async apply(s: QueueStore, b: LocalBatch, lines: { customId: string; ok: boolean; body?: Json; error?: string }[]): Promise<void> {
     const now = Date.now();
-    const jobs = new Map(s.jobsOf(b.id).map((j) => [j.customId, j]));
-    const out: Parameters<DeferredStore['applyResults']>[1] = [];
+    const jobs = new Map((await s.jobsOf(b.id)).map((j) => [j.customId, j]));
+    const out: Parameters<QueueStore['applyResults']>[1] = [];
     const late: Job[] = [];
     for (const l of lines) {
       const j = jobs.get(l.customId);
@@ -305,7 +318,7 @@ export class Batcher {
       } else out.push({ customId: l.customId, kind: 'retry', status: 0, body: '', error: l.error });
     }
     if (late.length) await this.writeLate(late);
-    s.applyResults(b.id, out, now);
+    await s.applyResults(b.id, out, now);
     crashAt('results');
   }
 
@@ -356,8 +369,8 @@ export class Batcher {
   }
 
   /** Ledger rows for done jobs not yet ledgered; a row already in the ledger (a crash after writing) is not written again. */
-  private async writeLedger(s: DeferredStore): Promise<void> {
-    const jobs = s.unledgered();
+  private async writeLedger(s: QueueStore): Promise<void> {
+    const jobs = await s.unledgered();
     if (!jobs.length) return;
     const { writer, store } = this.d.ledger;
     await writer.flushNow();
@@ -388,13 +401,13 @@ export class Batcher {
     }
     await writer.flushNow();
     crashAt('ledgered');
-    s.markLedgered(written);
-    this.notify(written);
+    await s.markLedgered(written);
+    await this.notify(written);
   }
 
   // ---------------------------------------------------------------- fallbacks
-  private async fallbacks(s: DeferredStore, now: number): Promise<void> {
-    const jobs = [...s.due(now, this.cfg.fallbackMarginMs), ...s.exhausted(this.cfg.maxLineAttempts)];
+  private async fallbacks(s: QueueStore, now: number): Promise<void> {
+    const jobs = [...(await s.due(now, this.cfg.fallbackMarginMs)), ...(await s.exhausted(this.cfg.maxLineAttempts))];
     const seen = new Set<string>();
     for (const j of jobs) {
       if (seen.has(j.id) || this.closed) continue;
@@ -404,8 +417,8 @@ export class Batcher {
   }
 
   /** Answers a job through the normal pipeline (full price; the meter writes its ledger row). */
-  async runSync(s: DeferredStore, j: Job): Promise<void> {
-    if (!s.claimSync(j.id)) return;
+  async runSync(s: QueueStore, j: Job): Promise<void> {
+    if (!(await s.claimSync(j.id))) return;
     const res = await this.d.handle({
       endpoint: j.endpoint,
       body: JSON.parse(j.clientBody),
@@ -414,7 +427,7 @@ export class Batcher {
     });
     let text = '';
     if (res.body !== undefined) text = typeof res.body === 'string' ? res.body : Buffer.from(res.body).toString('utf8');
-    s.finishSync(j.id, res.status, text, nanosFromUsd(res.headers['x-costgate-cost-usd']), Date.now());
+    await s.finishSync(j.id, res.status, text, nanosFromUsd(res.headers['x-costgate-cost-usd']), Date.now());
     // The meter settled this call's own budget reservation; the deferral's reservation is released at $0.
     for (const f of this.settlers.get(j.id) ?? []) {
       try {
@@ -424,19 +437,19 @@ export class Batcher {
       }
     }
     this.settlers.delete(j.id);
-    this.notify([j.id]);
+    await this.notify([j.id]);
   }
 
   // ---------------------------------------------------------------- webhooks
-  private async webhooks(s: DeferredStore): Promise<void> {
+  private async webhooks(s: QueueStore): Promise<void> {
     const now = Date.now();
-    for (const j of s.webhooksDue()) {
+    for (const j of await s.webhooksDue()) {
       const t = this.webhookTries.get(j.id) ?? { n: 0, next: 0 };
       if (t.next > now) continue;
       try {
         const status = await sendWebhook(j.meta.webhook!, deferredView(j), this.d.config.batch.webhookSecretValue, this.cfg.webhookAllowPrivate);
         if (status >= 200 && status < 300) {
-          s.markWebhook(j.id);
+          await s.markWebhook(j.id);
           this.webhookTries.delete(j.id);
           continue;
         }
@@ -447,7 +460,7 @@ export class Batcher {
         this.webhookTries.set(j.id, t);
         if (t.n >= 8 || /refused/.test((e as Error).message)) {
           process.emitWarning(`costgate: webhook for ${j.id} given up: ${(e as Error).message}`);
-          s.markWebhook(j.id);
+          await s.markWebhook(j.id);
           this.webhookTries.delete(j.id);
         }
       }
@@ -459,7 +472,11 @@ export class Batcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
-    this.storeRef?.close();
+    const s = this.storeRef ? await this.storeRef.catch(() => undefined) : undefined;
+    if (!s) return;
+    // Results already stored get their ledger rows before the ledger closes (a crash instead is recovered at start).
+    await this.writeLedger(s).catch((e) => process.emitWarning(`costgate: batch ledger rows deferred to the next start: ${(e as Error).message}`));
+    await s.close();
   }
 }
 

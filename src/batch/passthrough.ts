@@ -51,12 +51,12 @@ export async function passthroughRoute(gw: Gateway, batcher: Batcher, method: st
   const ct = res.headers.get('content-type') ?? 'application/json';
   const out = (body: string, type = ct): GatewayResponse => ({ status: res.status, headers: { 'content-type': type, 'x-costgate-provider': p.name }, body });
   if (res.status >= 300) return out(text);
-  const store = batcher.store();
+  const store = await batcher.store();
   if (path === '/v1/batches' && method === 'POST') {
     const b = JSON.parse(text);
     const meta: Json = {};
     for (const k of ATTR) if (headers[k]) meta[k.slice('x-costgate-'.length)] = headers[k];
-    store.savePassthrough(String(b.id), p.name, meta, Date.now());
+    await store.savePassthrough(String(b.id), p.name, meta, Date.now());
     return out(text);
   }
   if (path.startsWith('/v1/batches') && method === 'GET') {
@@ -77,8 +77,8 @@ const TERMINAL = new Set(['completed', 'expired', 'cancelled', 'failed']);
 
 async function meterBatch(gw: Gateway, batcher: Batcher, p: ResolvedProvider, b: Json): Promise<void> {
   if (!TERMINAL.has(b.status) || !b.output_file_id) return;
-  const store = batcher.store();
-  const known = store.passthrough(String(b.id));
+  const store = await batcher.store();
+  const known = await store.passthrough(String(b.id));
   const h = { ...p.headers, ...p.adapter.authHeaders(p.apiKey, 'openai') };
   const r = await fetch(`${p.baseUrl!.replace(/\/+$/, '')}/files/${b.output_file_id}/content`, { headers: h, signal: AbortSignal.timeout(p.timeouts.totalMs) });
   if (r.status >= 300) return;
@@ -90,7 +90,7 @@ async function meterBatch(gw: Gateway, batcher: Batcher, p: ResolvedProvider, b:
     const x = JSON.parse(line);
     const customId = String(x.custom_id);
     const requestId = `${b.id}:${customId}`.slice(0, 128);
-    if (store.claimed(String(b.id), customId)) continue;
+    if (await store.claimed(String(b.id), customId)) continue;
     if (!flushed) {
       await writer.flushNow();
       flushed = true;
@@ -134,5 +134,5 @@ async function meterBatch(gw: Gateway, batcher: Batcher, p: ResolvedProvider, b:
   }
   if (!claimed.length) return;
   await writer.flushNow();
-  store.claimLines(claimed);
+  await store.claimLines(claimed);
 }

@@ -68,7 +68,41 @@ export interface LocalBatch {
   jobCount: number;
 }
 
-const SCHEMA = `
+/** The queue's operations; SQLite (this file) and Postgres (postgres.ts) implement them. */
+export interface QueueStore {
+  readonly kind: 'sqlite' | 'postgres';
+  insert(j: Omit<Job, 'status' | 'batchId' | 'attempts' | 'resultStatus' | 'resultBody' | 'via' | 'costNanos' | 'error' | 'ledgered' | 'webhookDone' | 'completedAt'>): Promise<{ inserted: boolean }>;
+  get(id: string): Promise<Job | undefined>;
+  byCustomId(customId: string): Promise<Job | undefined>;
+  queues(): Promise<{ provider: string; model: string; wire: 'openai' | 'anthropic'; n: number; oldest: number; earliestDeadline: number }[]>;
+  assign(batch: Omit<LocalBatch, 'status' | 'upstreamId' | 'inputFileId' | 'submittedAt' | 'jobCount'>, limit: number): Promise<LocalBatch | undefined>;
+  batch(id: string): Promise<LocalBatch | undefined>;
+  batches(status: LocalBatch['status']): Promise<LocalBatch[]>;
+  jobsOf(batchId: string): Promise<Job[]>;
+  setInputFile(batchId: string, fileId: string): Promise<void>;
+  markSubmitted(batchId: string, upstreamId: string, now: number): Promise<void>;
+  abandon(batchId: string): Promise<void>;
+  applyResults(batchId: string, lines: { customId: string; kind: 'ok' | 'retry' | 'fail'; status: number; body: string; costNanos?: number; error?: string }[], now: number): Promise<void>;
+  claimSync(id: string): Promise<boolean>;
+  finishSync(id: string, status: number, body: string, costNanos: number, now: number): Promise<void>;
+  failJob(id: string, status: number, body: string, error: string, now: number): Promise<void>;
+  due(now: number, marginMs: number): Promise<Job[]>;
+  exhausted(n: number): Promise<Job[]>;
+  unledgered(): Promise<Job[]>;
+  markLedgered(ids: string[]): Promise<void>;
+  syncing(): Promise<Job[]>;
+  requeue(id: string): Promise<void>;
+  webhooksDue(): Promise<Job[]>;
+  markWebhook(id: string): Promise<void>;
+  counts(): Promise<Record<JobStatus, number>>;
+  savePassthrough(upstreamId: string, provider: string, meta: JobMeta | Record<string, unknown>, now: number): Promise<void>;
+  passthrough(upstreamId: string): Promise<{ provider: string; meta: Record<string, any> } | undefined>;
+  claimed(batchId: string, customId: string): Promise<boolean>;
+  claimLines(lines: [string, string][]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS deferred_jobs (
   id TEXT PRIMARY KEY,
   custom_id TEXT NOT NULL UNIQUE,
@@ -123,12 +157,15 @@ CREATE TABLE IF NOT EXISTS passthrough_lines (
 );
 `;
 
-function toJob(r: any): Job {
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+const flag = (v: unknown) => v === true || Number(v) === 1;
+
+export function toJob(r: any): Job {
   return {
     id: r.id,
     customId: r.custom_id,
-    createdAt: r.created_at,
-    deadlineAt: r.deadline_at,
+    createdAt: Number(r.created_at),
+    deadlineAt: Number(r.deadline_at),
     endpoint: r.endpoint,
     surface: r.surface,
     provider: r.provider,
@@ -137,26 +174,27 @@ function toJob(r: any): Job {
     wire: r.wire,
     upstreamBody: r.upstream_body,
     clientBody: r.client_body,
-    meta: JSON.parse(r.meta),
+    meta: typeof r.meta === 'string' ? JSON.parse(r.meta) : r.meta,
     status: r.status,
     batchId: r.batch_id,
-    attempts: r.attempts,
-    resultStatus: r.result_status,
+    attempts: Number(r.attempts),
+    resultStatus: num(r.result_status),
     resultBody: r.result_body,
     via: r.via,
-    costNanos: r.cost_nanos,
+    costNanos: num(r.cost_nanos),
     error: r.error,
-    ledgered: r.ledgered === 1,
-    webhookDone: r.webhook_done === 1,
-    completedAt: r.completed_at,
+    ledgered: flag(r.ledgered),
+    webhookDone: flag(r.webhook_done),
+    completedAt: num(r.completed_at),
   };
 }
 
-function toBatch(r: any): LocalBatch {
-  return { id: r.id, provider: r.provider, model: r.model, wire: r.wire, status: r.status, upstreamId: r.upstream_id, inputFileId: r.input_file_id, createdAt: r.created_at, submittedAt: r.submitted_at, jobCount: r.job_count };
+export function toBatch(r: any): LocalBatch {
+  return { id: r.id, provider: r.provider, model: r.model, wire: r.wire, status: r.status, upstreamId: r.upstream_id, inputFileId: r.input_file_id, createdAt: Number(r.created_at), submittedAt: num(r.submitted_at), jobCount: Number(r.job_count) };
 }
 
-export class DeferredStore {
+export class SqliteQueue implements QueueStore {
+  readonly kind = 'sqlite';
   private readonly db: Database.Database;
 
   constructor(readonly path: string) {
@@ -170,7 +208,7 @@ export class DeferredStore {
     this.db.exec(SCHEMA);
   }
 
-  insert(j: Omit<Job, 'status' | 'batchId' | 'attempts' | 'resultStatus' | 'resultBody' | 'via' | 'costNanos' | 'error' | 'ledgered' | 'webhookDone' | 'completedAt'>): { inserted: boolean } {
+  async insert(j: Omit<Job, 'status' | 'batchId' | 'attempts' | 'resultStatus' | 'resultBody' | 'via' | 'costNanos' | 'error' | 'ledgered' | 'webhookDone' | 'completedAt'>): Promise<{ inserted: boolean }> {
     const r = this.db
       .prepare(
         `INSERT OR IGNORE INTO deferred_jobs (id, custom_id, created_at, deadline_at, endpoint, surface, provider, deployment, model, wire, upstream_body, client_body, meta, status)
@@ -180,58 +218,58 @@ export class DeferredStore {
     return { inserted: r.changes === 1 };
   }
 
-  get(id: string): Job | undefined {
+  async get(id: string): Promise<Job | undefined> {
     const r = this.db.prepare('SELECT * FROM deferred_jobs WHERE id = ?').get(id);
     return r ? toJob(r) : undefined;
   }
 
-  byCustomId(customId: string): Job | undefined {
+  async byCustomId(customId: string): Promise<Job | undefined> {
     const r = this.db.prepare('SELECT * FROM deferred_jobs WHERE custom_id = ?').get(customId);
     return r ? toJob(r) : undefined;
   }
 
   /** Queued jobs grouped by provider/model: count and oldest. */
-  queues(): { provider: string; model: string; wire: 'openai' | 'anthropic'; n: number; oldest: number; earliestDeadline: number }[] {
+  async queues(): Promise<{ provider: string; model: string; wire: 'openai' | 'anthropic'; n: number; oldest: number; earliestDeadline: number }[]> {
     return this.db
       .prepare(`SELECT provider, model, wire, COUNT(*) AS n, MIN(created_at) AS oldest, MIN(deadline_at) AS earliestDeadline FROM deferred_jobs WHERE status = 'queued' GROUP BY provider, model, wire`)
       .all() as any[];
   }
 
   /** Atomically assigns up to `limit` queued jobs of a provider/model to a new local batch. */
-  assign(batch: Omit<LocalBatch, 'status' | 'upstreamId' | 'inputFileId' | 'submittedAt' | 'jobCount'>, limit: number): LocalBatch | undefined {
+  async assign(batch: Omit<LocalBatch, 'status' | 'upstreamId' | 'inputFileId' | 'submittedAt' | 'jobCount'>, limit: number): Promise<LocalBatch | undefined> {
     return this.db.transaction(() => {
       const ids = this.db.prepare(`SELECT id FROM deferred_jobs WHERE status = 'queued' AND provider = ? AND model = ? AND wire = ? ORDER BY created_at LIMIT ?`).all(batch.provider, batch.model, batch.wire, limit) as { id: string }[];
       if (!ids.length) return undefined;
       this.db.prepare(`INSERT INTO deferred_batches (id, provider, model, wire, status, created_at, job_count) VALUES (?, ?, ?, ?, 'preparing', ?, ?)`).run(batch.id, batch.provider, batch.model, batch.wire, batch.createdAt, ids.length);
       const up = this.db.prepare(`UPDATE deferred_jobs SET status = 'submitted', batch_id = ?, attempts = attempts + 1 WHERE id = ?`);
       for (const { id } of ids) up.run(batch.id, id);
-      return this.batch(batch.id);
+      return toBatch(this.db.prepare('SELECT * FROM deferred_batches WHERE id = ?').get(batch.id));
     })();
   }
 
-  batch(id: string): LocalBatch | undefined {
+  async batch(id: string): Promise<LocalBatch | undefined> {
     const r = this.db.prepare('SELECT * FROM deferred_batches WHERE id = ?').get(id);
     return r ? toBatch(r) : undefined;
   }
 
-  batches(status: LocalBatch['status']): LocalBatch[] {
+  async batches(status: LocalBatch['status']): Promise<LocalBatch[]> {
     return (this.db.prepare('SELECT * FROM deferred_batches WHERE status = ? ORDER BY created_at').all(status) as any[]).map(toBatch);
   }
 
-  jobsOf(batchId: string): Job[] {
+  async jobsOf(batchId: string): Promise<Job[]> {
     return (this.db.prepare('SELECT * FROM deferred_jobs WHERE batch_id = ? ORDER BY created_at').all(batchId) as any[]).map(toJob);
   }
 
-  setInputFile(batchId: string, fileId: string): void {
+  async setInputFile(batchId: string, fileId: string): Promise<void> {
     this.db.prepare('UPDATE deferred_batches SET input_file_id = ? WHERE id = ?').run(fileId, batchId);
   }
 
-  markSubmitted(batchId: string, upstreamId: string, now: number): void {
+  async markSubmitted(batchId: string, upstreamId: string, now: number): Promise<void> {
     this.db.prepare(`UPDATE deferred_batches SET status = 'submitted', upstream_id = ?, submitted_at = ? WHERE id = ?`).run(upstreamId, now, batchId);
   }
 
   /** A batch whose jobs all went back to the queue (its submission failed before the provider accepted it). */
-  abandon(batchId: string): void {
+  async abandon(batchId: string): Promise<void> {
     this.db.transaction(() => {
       this.db.prepare(`UPDATE deferred_jobs SET status = 'queued', batch_id = NULL, attempts = MAX(attempts - 1, 0) WHERE batch_id = ? AND status = 'submitted'`).run(batchId);
       this.db.prepare(`UPDATE deferred_batches SET status = 'ended' WHERE id = ?`).run(batchId);
@@ -242,7 +280,7 @@ export class DeferredStore {
    * Applies a finished batch's lines in one transaction: results, re-queues and failures, and ends the batch. Lines
    * for jobs no longer in this batch (already answered by a fallback) are ignored.
    */
-  applyResults(batchId: string, lines: { customId: string; kind: 'ok' | 'retry' | 'fail'; status: number; body: string; costNanos?: number; error?: string }[], now: number): void {
+  async applyResults(batchId: string, lines: { customId: string; kind: 'ok' | 'retry' | 'fail'; status: number; body: string; costNanos?: number; error?: string }[], now: number): Promise<void> {
     this.db.transaction(() => {
       const done = this.db.prepare(`UPDATE deferred_jobs SET status = 'done', result_status = ?, result_body = ?, via = 'batch', cost_nanos = ?, error = NULL, completed_at = ? WHERE custom_id = ? AND batch_id = ? AND status = 'submitted'`);
       const retry = this.db.prepare(`UPDATE deferred_jobs SET status = 'queued', batch_id = NULL, error = ? WHERE custom_id = ? AND batch_id = ? AND status = 'submitted'`);
@@ -259,82 +297,82 @@ export class DeferredStore {
   }
 
   /** Claims a job for a synchronous fallback (from queued or submitted); false when someone else got it first. */
-  claimSync(id: string): boolean {
+  async claimSync(id: string): Promise<boolean> {
     return this.db.prepare(`UPDATE deferred_jobs SET status = 'syncing' WHERE id = ? AND status IN ('queued', 'submitted')`).run(id).changes === 1;
   }
 
   /** The synchronous fallback's result; its ledger row was written by the pipeline itself. */
-  finishSync(id: string, status: number, body: string, costNanos: number, now: number): void {
+  async finishSync(id: string, status: number, body: string, costNanos: number, now: number): Promise<void> {
     this.db.prepare(`UPDATE deferred_jobs SET status = ?, result_status = ?, result_body = ?, via = 'sync', cost_nanos = ?, completed_at = ?, ledgered = 1 WHERE id = ?`).run(status < 400 ? 'done' : 'failed', status, body, costNanos, now, id);
   }
 
-  failJob(id: string, status: number, body: string, error: string, now: number): void {
+  async failJob(id: string, status: number, body: string, error: string, now: number): Promise<void> {
     this.db.prepare(`UPDATE deferred_jobs SET status = 'failed', result_status = ?, result_body = ?, error = ?, completed_at = ?, ledgered = 1 WHERE id = ?`).run(status, body, error, now, id);
   }
 
   /** Jobs to fall back for: unanswered, deadline within `marginMs`. */
-  due(now: number, marginMs: number): Job[] {
+  async due(now: number, marginMs: number): Promise<Job[]> {
     return (this.db.prepare(`SELECT * FROM deferred_jobs WHERE status IN ('queued', 'submitted') AND deadline_at - ? <= ? ORDER BY deadline_at LIMIT 500`).all(now, marginMs) as any[]).map(toJob);
   }
 
   /** Retried past the limit: queued jobs with attempts >= n. */
-  exhausted(n: number): Job[] {
+  async exhausted(n: number): Promise<Job[]> {
     return (this.db.prepare(`SELECT * FROM deferred_jobs WHERE status = 'queued' AND attempts >= ? LIMIT 500`).all(n) as any[]).map(toJob);
   }
 
-  unledgered(): Job[] {
+  async unledgered(): Promise<Job[]> {
     return (this.db.prepare(`SELECT * FROM deferred_jobs WHERE status = 'done' AND ledgered = 0 LIMIT 5000`).all() as any[]).map(toJob);
   }
 
-  markLedgered(ids: string[]): void {
+  async markLedgered(ids: string[]): Promise<void> {
     const s = this.db.prepare('UPDATE deferred_jobs SET ledgered = 1 WHERE id = ?');
     this.db.transaction(() => ids.forEach((id) => s.run(id)))();
   }
 
   /** Jobs interrupted while a synchronous fallback ran (a crash). */
-  syncing(): Job[] {
+  async syncing(): Promise<Job[]> {
     return (this.db.prepare(`SELECT * FROM deferred_jobs WHERE status = 'syncing'`).all() as any[]).map(toJob);
   }
 
-  requeue(id: string): void {
+  async requeue(id: string): Promise<void> {
     this.db.prepare(`UPDATE deferred_jobs SET status = 'queued', batch_id = NULL WHERE id = ?`).run(id);
   }
 
-  webhooksDue(): Job[] {
+  async webhooksDue(): Promise<Job[]> {
     return (this.db.prepare(`SELECT * FROM deferred_jobs WHERE status IN ('done', 'failed') AND webhook_done = 0 AND json_extract(meta, '$.webhook') IS NOT NULL LIMIT 100`).all() as any[]).map(toJob);
   }
 
-  markWebhook(id: string): void {
+  async markWebhook(id: string): Promise<void> {
     this.db.prepare('UPDATE deferred_jobs SET webhook_done = 1 WHERE id = ?').run(id);
   }
 
-  counts(): Record<JobStatus, number> {
+  async counts(): Promise<Record<JobStatus, number>> {
     const out: Record<string, number> = { queued: 0, submitted: 0, syncing: 0, done: 0, failed: 0 };
     for (const r of this.db.prepare('SELECT status, COUNT(*) AS n FROM deferred_jobs GROUP BY status').all() as { status: string; n: number }[]) out[r.status] = r.n;
     return out as Record<JobStatus, number>;
   }
 
   // ---- explicit passthrough batches
-  savePassthrough(upstreamId: string, provider: string, meta: JobMeta | Record<string, unknown>, now: number): void {
+  async savePassthrough(upstreamId: string, provider: string, meta: JobMeta | Record<string, unknown>, now: number): Promise<void> {
     this.db.prepare('INSERT OR IGNORE INTO passthrough_batches (upstream_id, provider, meta, created_at) VALUES (?, ?, ?, ?)').run(upstreamId, provider, JSON.stringify(meta), now);
   }
 
-  passthrough(upstreamId: string): { provider: string; meta: Record<string, any> } | undefined {
+  async passthrough(upstreamId: string): Promise<{ provider: string; meta: Record<string, any> } | undefined> {
     const r = this.db.prepare('SELECT provider, meta FROM passthrough_batches WHERE upstream_id = ?').get(upstreamId) as any;
     return r ? { provider: r.provider, meta: JSON.parse(r.meta) } : undefined;
   }
 
-  claimed(batchId: string, customId: string): boolean {
+  async claimed(batchId: string, customId: string): Promise<boolean> {
     return this.db.prepare('SELECT 1 FROM passthrough_lines WHERE batch_id = ? AND custom_id = ?').get(batchId, customId) !== undefined;
   }
 
   /** Marks passthrough result lines metered (after their ledger rows were flushed). */
-  claimLines(lines: [string, string][]): void {
+  async claimLines(lines: [string, string][]): Promise<void> {
     const s = this.db.prepare('INSERT OR IGNORE INTO passthrough_lines (batch_id, custom_id, request_id) VALUES (?, ?, ?)');
     this.db.transaction(() => lines.forEach(([b, c]) => s.run(b, c, `${b}:${c}`)))();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

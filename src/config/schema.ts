@@ -385,8 +385,11 @@ export const BatchSchema = z
     maxDeadline: durationStr.default('24h'),
     /** Features whose calls are always deferred, with their deadline: `{ nightly-classify: 6h }`. */
     features: z.record(z.string().min(1).max(256), durationStr).default({}),
-    /** Where the queue lives: `auto` (beside the ledger: SQLite file `<ledger>.batch.db`, in memory for a memory ledger). */
-    store: z.enum(['auto', 'sqlite', 'memory']).default('auto'),
+    /**
+     * Where the queue lives: `auto` follows the ledger (Postgres tables in the ledger's schema for a Postgres ledger,
+     * SQLite file `<ledger.path>.batch.db` for SQLite, memory for a memory ledger); or `sqlite`, `postgres`, `memory`.
+     */
+    store: z.enum(['auto', 'sqlite', 'postgres', 'memory']).default('auto'),
     path: z.string().min(1).optional(),
     /** Webhook signing secret (env:NAME); a request's `x-costgate-defer-webhook` URL is called when its job ends. */
     webhookSecret: envRef.default('env:COSTGATE_WEBHOOK_SECRET'),

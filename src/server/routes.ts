@@ -162,8 +162,8 @@ export async function routeRequest(gw: Gateway, r: RawRequest): Promise<GatewayR
       requireRole(await adminRole(gw, r.headers), r.method, path);
       const dm = /^\/v1\/costgate\/deferred(?:\/([^/]+))?$/.exec(path);
       if (dm && r.method === 'GET') {
-        if (!dm[1]) return json(200, { object: 'costgate.deferred.counts', counts: gw.batcher.store().counts() });
-        const v = gw.deferred(decodeURIComponent(dm[1]));
+        if (!dm[1]) return json(200, { object: 'costgate.deferred.counts', counts: await (await gw.batcher.store()).counts() });
+        const v = await gw.deferred(decodeURIComponent(dm[1]));
         if (!v) throw new GatewayError('not_found', `No deferred job '${decodeURIComponent(dm[1])}'.`);
         return json(200, v);
       }

@@ -42,7 +42,7 @@ export const defer = (batcher: Batcher): Stage =>
     if (!BATCH_PROVIDER_TYPES.has(dep.provider.type)) throw bad(`Provider '${dep.provider.name}' (${dep.provider.type}) has no batch API; send the call without x-costgate-defer.`);
     const call = buildUpstreamCall(ctx, dep);
     if (!call) throw bad(`Deployment '${dep.name}' cannot serve this call in a batch.`);
-    const store = batcher.store();
+    const store = await batcher.store();
     const now = ctx.startedAt;
     const headers: Record<string, string> = {};
     for (const h of REPLAY) {
@@ -50,7 +50,7 @@ export const defer = (batcher: Batcher): Stage =>
       if (v !== undefined) headers[h] = v;
     }
     const clientBody = { ...(ctx.body as Record<string, unknown>) };
-    const { inserted } = store.insert({
+    const { inserted } = await store.insert({
       id: ctx.id,
       customId: `cg_${uuid7().replace(/-/g, '')}`,
       createdAt: now,
@@ -65,7 +65,7 @@ export const defer = (batcher: Batcher): Stage =>
       clientBody: JSON.stringify(clientBody),
       meta: { feature: ctx.meta.feature, user: ctx.meta.user, team: ctx.meta.team, priority: ctx.meta.priority, apiKeyId: ctx.meta.apiKeyId, requestedModel: ctx.model, headers, webhook },
     });
-    const job = store.get(ctx.id)!;
+    const job = (await store.get(ctx.id))!;
     // The budget reservation is settled when the result lands (same process); a retried id keeps its first job.
     if (inserted && ctx.afterPriced?.length) batcher.settlers.set(ctx.id, ctx.afterPriced.splice(0));
     ctx.governance.push(`deferred:${spec}`);
