@@ -232,7 +232,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
     route({ resolve: createResolver(config) }),
     budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),
-    deferStage(batcher),
+    deferStage(batcher, config.priorities.deferOptional),
     ...(admissionGate ? [admission({ admission: admissionGate, retryAfterSec: config.priorities.retryAfterSec })] : []),
     dispatch({ retries: config.retries, agents, breakers, random: options.random }),
   ];

@@ -387,3 +387,29 @@ test('Postgres ledger: the queue lives in its schema; deferred and explicit batc
     await c.end();
   }
 });
+
+test('priorities.deferOptional: an optional call shed for capacity is deferred (202) instead of 503; off, it is shed', async () => {
+  await withSim({ ttftMs: 600, batchCompletionMs: 50 }, async (sim) => {
+    for (const deferOptional of [true, false]) {
+      await withTestGateway({ config: { ...config(sim), priorities: { maxInFlight: 2, optionalShedAt: 0.5, deferOptional } } }, async (t) => {
+        const busy = postJson(`${t.url}/v1/chat/completions`, chat('busy'), { 'x-costgate-priority': 'critical' });
+        await sleep(150);
+        const r = await postJson(`${t.url}/v1/chat/completions`, chat('optional work'), { 'x-costgate-priority': 'optional' });
+        if (deferOptional) {
+          assert.equal(r.status, 202, r.text);
+          assert.equal(r.json.object, 'costgate.deferred');
+          const d = await waitDeferred(t, r.json.id);
+          assert.equal(d.via, 'batch');
+          assert.equal(d.response.object, 'chat.completion');
+          const [row] = (await t.gw.requests({ requestId: r.json.id })).rows;
+          assert.equal(row!.batch, true);
+        } else {
+          assert.equal(r.status, 503, r.text);
+          assert.equal(r.json.error.code, 'load_shed');
+          assert.equal(r.headers.get('x-costgate-shed'), 'capacity');
+        }
+        assert.equal((await busy).status, 200);
+      });
+    }
+  });
+});

@@ -342,6 +342,8 @@ export const PrioritiesSchema = z
     queue: z.object({ maxSize: z.number().int().nonnegative().default(100), timeoutMs: ms.default(10_000) }).strict().default({ maxSize: 100, timeoutMs: 10_000 }),
     /** Retry-After (seconds) on a capacity shed. */
     retryAfterSec: z.number().int().positive().default(1),
+    /** An optional call shed for capacity is deferred instead (202 + job, answered via a batch within batch.maxDeadline). */
+    deferOptional: z.boolean().default(false),
   })
   .strict();
 

@@ -4,6 +4,7 @@
  * the batcher sends it in a provider batch at batch prices and `GET /v1/costgate/deferred/{id}` returns the response.
  * The budget stage's reservation is kept and settled when the result lands (at the batch price).
  * `x-costgate-defer: none` (or `0`) runs the call synchronously even when its feature's policy would defer it.
+ * With `priorities.deferOptional`, an optional call that admission sheds (503 load_shed) is deferred instead.
  */
 import type { Stage } from '../compose.js';
 import { elapsed } from '../ctx.js';
@@ -17,14 +18,25 @@ import { webhookUrlProblem } from '../../batch/webhook.js';
 /** Headers replayed on a synchronous fallback: attribution only (never credentials or hop headers). */
 const REPLAY = ['x-costgate-feature', 'x-costgate-user', 'x-costgate-team', 'x-costgate-priority', 'x-costgate-tier', 'anthropic-version', 'anthropic-beta'];
 
-export const defer = (batcher: Batcher): Stage =>
+export const defer = (batcher: Batcher, deferOptional = false): Stage =>
   async function defer(ctx, next) {
     if (ctx.req.noDefer) return next();
     const cfg = batcher.cfg;
     const header = ctx.req.headers['x-costgate-defer']?.trim();
     if (header === 'none' || header === '0') return next();
-    const spec = header || (ctx.meta.feature !== undefined ? cfg.features[ctx.meta.feature] : undefined);
-    if (!spec) return next();
+    let spec = header || (ctx.meta.feature !== undefined ? cfg.features[ctx.meta.feature] : undefined);
+    if (!spec) {
+      if (!deferOptional || ctx.meta.priority !== 'optional' || ctx.stream || ctx.endpoint === 'embeddings' || !cfg.enabled) return next();
+      try {
+        return await next();
+      } catch (e) {
+        // priorities.deferOptional: an optional call shed for capacity (admission) waits in a batch instead.
+        if (!(e instanceof GatewayError) || e.code !== 'load_shed' || ctx.isSettled || ctx.attempts.length > 0) throw e;
+        const i = ctx.governance.findIndex((g) => g.startsWith('shed:'));
+        if (i >= 0) ctx.governance[i] = ctx.governance[i]!.replace(/^shed:/, 'deferred-instead-of-shed:');
+        spec = cfg.maxDeadline;
+      }
+    }
     const bad = (m: string) => new GatewayError('invalid_value', m, { param: 'x-costgate-defer' });
     if (!cfg.enabled) throw bad('Deferred requests are disabled on this gateway (batch.enabled: false).');
     const windowMs = parseDuration(spec);
