@@ -53,7 +53,8 @@ const chat = (text: string) => ({ model: 'gpt-4o-mini', max_tokens: 32, messages
 
 test('deferred chat: 202 + job id, batched, result identical in shape to the synchronous call, priced at 50 %', async () => {
   await withSim({ batchCompletionMs: 150 }, (sim) =>
-    withTestGateway({ config: config(sim) }, async (t) => {
+    // Flushed on size (3), whatever the machine's speed: the three share one provider batch.
+    withTestGateway({ config: config(sim, { maxBatchSize: 3, maxAgeMs: 60_000 }) }, async (t) => {
       const sync = await postJson(`${t.url}/v1/chat/completions`, chat('classify: the invoice is overdue'), { 'x-costgate-request-id': 'sync-1' });
       assert.equal(sync.status, 200);
       const ids: string[] = [];
@@ -73,7 +74,7 @@ test('deferred chat: 202 + job id, batched, result identical in shape to the syn
       // Nothing is in the ledger for an accepted deferral: its row is written when the result lands.
       assert.equal((await t.gw.requests({ requestId: 'def-0' })).rows.length, 0);
       const done = await Promise.all(ids.map((id) => waitDeferred(t, id)));
-      // One provider batch for the three (same provider/model, flushed on age), one line each.
+      // One provider batch for the three (same provider/model, flushed on size), one line each.
       assert.equal(sim.batch.batches, 1);
       assert.equal(sim.batch.submitted.size, 3);
       for (const d of done) {
@@ -150,7 +151,8 @@ test('failed batch lines are retried individually, then answered synchronously; 
       assert.equal(dBad.response.object, 'chat.completion');
       const counts = [...sim.batch.submitted.values()].sort();
       assert.deepEqual(counts, [1, 2]);
-      assert.equal(sim.batch.batches, 2);
+      // At least one batch of its own for the retry (the first two may share one, or not on a slow machine).
+      assert.ok(sim.batch.batches >= 2);
       const rows = (await t.gw.requests({ requestId: bad.json.id })).rows;
       assert.equal(rows.length, 1, 'one ledger row: the synchronous answer');
       assert.equal(rows[0]!.batch, false);
@@ -160,10 +162,10 @@ test('failed batch lines are retried individually, then answered synchronously; 
 });
 
 test('deadline fallback: a job that cannot finish in a batch before its deadline is sent synchronously; the late batch line is still ledgered', async () => {
-  await withSim({ batchCompletionMs: 1200 }, (sim) =>
-    withTestGateway({ config: config(sim, { fallbackMarginMs: 1500, maxAgeMs: 100 }) }, async (t) => {
-      // Submitted in a batch (1.2 s to complete), deadline 2 s: answered synchronously at deadline - 1.5 s.
-      const r = await postJson(`${t.url}/v1/chat/completions`, chat('urgent enough'), { 'x-costgate-defer': '2s' });
+  await withSim({ batchCompletionMs: 2500 }, (sim) =>
+    withTestGateway({ config: config(sim, { fallbackMarginMs: 3000, maxAgeMs: 100 }) }, async (t) => {
+      // Submitted in a batch after ~0.1 s (2.5 s to complete), deadline 4 s: answered synchronously at deadline - 3 s.
+      const r = await postJson(`${t.url}/v1/chat/completions`, chat('urgent enough'), { 'x-costgate-defer': '4s' });
       assert.equal(r.status, 202);
       const d = await waitDeferred(t, r.json.id);
       assert.equal(d.status, 'completed');
@@ -232,8 +234,15 @@ test('feature policy defers without a header; x-costgate-defer: none opts out; t
       assert.equal(res.response.object, 'chat.completion');
       assert.equal((await t.gw.deferred(h.id))!.status, 'completed');
       assert.equal((await waitDeferred(t, p.json.id)).via, 'batch');
+      // Idempotent: the same request id again is the same (finished) job, not a new one.
+      const again = await postJson(`${t.url}/v1/chat/completions`, chat('policy'), { 'x-costgate-feature': 'nightly', 'x-costgate-request-id': p.json.id });
+      assert.equal(again.status, 202);
+      assert.equal(again.json.id, p.json.id);
+      assert.equal(again.json.status, 'completed');
       const counts = await (await fetch(`${t.url}/v1/costgate/deferred`)).json();
       assert.equal(counts.counts.done, 2);
+      assert.equal(counts.counts.queued, 0);
+      assert.equal((await t.gw.requests({ requestId: p.json.id })).rows.length, 1);
     }),
   );
 });
