@@ -20,6 +20,10 @@ import { cache } from './pipeline/stages/cache.js';
 import { openCacheStore } from './stores/cache/index.js';
 import type { CacheStore, SemanticLayer } from './cache/types.js';
 import { context } from './pipeline/stages/context.js';
+import { defer as deferStage } from './pipeline/stages/defer.js';
+import { Batcher, deferredView } from './batch/batcher.js';
+import type { Job } from './batch/store.js';
+import { existsSync } from 'node:fs';
 import { Admission } from './governance/admission.js';
 import { KeyService } from './keys/service.js';
 import { openKeyStore } from './stores/keys/index.js';
@@ -103,7 +107,26 @@ export interface Gateway {
   readonly keys: KeyService;
   /** The response cache's store, when the cache is enabled anywhere in config. */
   readonly cacheStore?: CacheStore;
+  /**
+   * Defer a chat/messages request (`x-costgate-defer`): it is queued and sent in a provider batch at batch prices.
+   * `accepted` is the 202 (or the error, e.g. a streaming request); `result()` resolves when the job has ended with
+   * the response the synchronous call would have returned.
+   */
+  defer(req: Omit<GatewayRequest, 'headers'> & { headers?: GatewayRequest['headers'] }, opts: { deadline: string; webhook?: string }): Promise<DeferredHandle>;
+  /** A deferred job as `GET /v1/costgate/deferred/{id}` shows it; undefined when unknown. */
+  deferred(id: string): Promise<Record<string, any> | undefined>;
+  /** The batcher (queue, flush/poll loop). */
+  readonly batcher: Batcher;
   close(): Promise<void>;
+}
+
+export interface DeferredHandle {
+  /** The job id (the request id). */
+  id: string;
+  /** The gateway's answer to the deferral: 202, or an error response. */
+  accepted: GatewayResponse;
+  /** The ended job: `status` 'completed' | 'failed', `response_status`, `response` (the body), `via`, `cost_usd`. */
+  result(): Promise<Record<string, any>>;
 }
 
 const VALIDATORS: Record<Endpoint, (b: unknown) => void> = {
@@ -207,6 +230,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const cc = config.cache;
   const cacheOn = cc.enabled || [...Object.values(cc.routes), ...Object.values(cc.features)].some((p) => p.enabled === true);
   const cacheStore = cacheOn ? (options.cacheStore ?? (await openCacheStore(cc))) : undefined;
+  let handleRef: (req: GatewayRequest) => Promise<GatewayResponse> = async () => ({ status: 503, headers: {}, body: '' });
+  const bs = config.batch.store;
+  const batchPath = config.batch.path ?? (bs === 'memory' || (bs === 'auto' && (config.ledger.store === 'memory' || options.ledgerStore)) ? ':memory:' : `${config.ledger.path}.batch.db`);
+  // The queue follows the ledger: Postgres when the ledger is Postgres (shared by every replica), else SQLite.
+  const pgQueue = (bs === 'auto' || bs === 'postgres') && config.ledger.store === 'postgres' && !options.ledgerStore ? { url: config.ledger.resolvedUrl!, schema: config.ledger.schema } : undefined;
+  if (bs === 'postgres' && !pgQueue) throw new Error('batch.store: postgres needs ledger.store: postgres (the queue uses the ledger database)');
+  const batcher = new Batcher({ config, pricer, ledger: { store, writer }, handle: (r) => handleRef(r), storePath: batchPath, postgres: pgQueue });
   const stages: Stage[] = [
     meter({
       pricer,
@@ -219,10 +249,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     ...(cacheStore ? [cache({ config: cc, store: cacheStore, semantic: options.semantic, now: options.cacheNow })] : []),
     context({ optimize: config.optimize }),
     budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),
+    deferStage(batcher, config.priorities.deferOptional),
     ...(admissionGate ? [admission({ admission: admissionGate, retryAfterSec: config.priorities.retryAfterSec })] : []),
     dispatch({ retries: config.retries, agents, breakers, random: options.random }),
   ];
   const pipeline = compose(stages);
+  batcher.resumeIfPresent(pgQueue !== undefined || (batchPath !== ':memory:' && existsSync(batchPath)));
   let inFlight = 0;
   const sync = config.ledger.durability === 'sync';
 
@@ -321,10 +353,28 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     inFlight: () => inFlight,
     ledger: { store, writer },
     pricer,
+    batcher,
+    async defer(req, opts) {
+      const accepted = await handle({ ...req, headers: { ...(req.headers ?? {}), 'x-costgate-defer': opts.deadline, ...(opts.webhook ? { 'x-costgate-defer-webhook': opts.webhook } : {}) } });
+      const id = accepted.headers['x-costgate-deferred-id'] ?? accepted.headers['x-costgate-request-id']!;
+      return {
+        id,
+        accepted,
+        async result() {
+          if (accepted.status !== 202) throw new Error(`deferral refused: HTTP ${accepted.status}: ${String(accepted.body)}`);
+          return deferredView(await batcher.wait(id));
+        },
+      };
+    },
+    async deferred(id) {
+      const j: Job | undefined = await (await batcher.store()).get(id);
+      return j ? deferredView(j) : undefined;
+    },
     budgetStore,
     keys,
     cacheStore,
     async close() {
+      await batcher.close();
       await agents.close();
       await writer.close();
       await store.close();
@@ -335,6 +385,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       await Promise.all(simulators.map((s) => s.close()));
     },
   };
+  handleRef = handle;
   gw.fetch = createFetch(gw);
   return gw;
 }

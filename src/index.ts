@@ -10,3 +10,5 @@ export type { GatewayRequest, GatewayResponse, AttemptRecord, Outcome } from './
 export type { RequestRecord, RecordSink } from './pipeline/record.js';
 export type { Usage } from './providers/usage.js';
 export type { SemanticLayer, CacheStore, CacheEntry, CacheHeader } from './cache/types.js';
+export { verifyWebhook, signWebhook } from './batch/webhook.js';
+export type { DeferredHandle } from './gateway.js';

@@ -114,6 +114,7 @@ export interface ResolvedConfig {
   /** The response cache, durations in ms, the store's URL resolved. */
   cache: ResolvedCache;
   optimize: OptimizeConfig;
+  batch: Config['batch'] & { webhookSecretValue?: string };
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -278,6 +279,7 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     priorities: cfg.priorities,
     cache: resolveCache(cfg, env),
     optimize: cfg.optimize,
+    batch: { ...cfg.batch, webhookSecretValue: envValue(cfg.batch.webhookSecret, env) || undefined },
     source,
   };
 }

@@ -70,6 +70,12 @@ export const SimulatorOptionsSchema = z
     seed: z.number().int().default(1),
     /** Answer quality per model and per prompt (README "Simulator answer quality"); absent: answers are prose. */
     quality: SimulatorQualitySchema.optional(),
+    /** Batch APIs: a batch completes this long after creation (OpenAI /v1/batches, Anthropic /v1/messages/batches). */
+    batchCompletionMs: ms.default(2_000),
+    /** Share of batch lines that fail (0..1, seeded); a line whose prompt contains `[sim:batch-fail]` always fails. */
+    batchFailRate: z.number().min(0).max(1).default(0),
+    /** A batch not finished this long after creation expires (its unfinished lines fail with `batch_expired`). */
+    batchExpireMs: ms.optional(),
   })
   .strict();
 
@@ -336,6 +342,8 @@ export const PrioritiesSchema = z
     queue: z.object({ maxSize: z.number().int().nonnegative().default(100), timeoutMs: ms.default(10_000) }).strict().default({ maxSize: 100, timeoutMs: 10_000 }),
     /** Retry-After (seconds) on a capacity shed. */
     retryAfterSec: z.number().int().positive().default(1),
+    /** An optional call shed for capacity is deferred instead (202 + job, answered via a batch within batch.maxDeadline). */
+    deferOptional: z.boolean().default(false),
   })
   .strict();
 
@@ -460,6 +468,44 @@ export const CacheSchema = z
   })
   .strict();
 
+const durationStr = z.string().refine((v) => parseDuration(v) !== undefined, 'a duration like 90s, 30m, 6h, 1d');
+
+/** Deferred requests and provider Batch APIs (README "Batching and deferred requests"). */
+export const BatchSchema = z
+  .object({
+    /** Accept `x-costgate-defer` and feature policies; false: the header is refused with 400. */
+    enabled: z.boolean().default(true),
+    /** Flush a provider/model queue once it holds this many requests (1..50,000: the providers' batch limit). */
+    maxBatchSize: z.number().int().min(1).max(50_000).default(5_000),
+    /** ... or once its oldest request has waited this long. */
+    maxAgeMs: z.number().int().min(100).max(86_400_000).default(60_000),
+    /** How often submitted batches are polled. */
+    pollIntervalMs: z.number().int().min(10).max(3_600_000).default(30_000),
+    /** The batcher's own loop tick (flush checks, deadline checks). */
+    tickMs: z.number().int().min(20).max(60_000).default(1_000),
+    /** A request still unanswered this long before its deadline is sent synchronously instead (full price). */
+    fallbackMarginMs: z.number().int().min(0).default(600_000),
+    /** Failed batch lines are re-queued individually up to this many times before the synchronous fallback. */
+    maxLineAttempts: z.number().int().min(1).max(10).default(2),
+    /** Longest deadline a client may ask for. */
+    maxDeadline: durationStr.default('24h'),
+    /** Features whose calls are always deferred, with their deadline: `{ nightly-classify: 6h }`. */
+    features: z.record(z.string().min(1).max(256), durationStr).default({}),
+    /**
+     * Where the queue lives: `auto` follows the ledger (Postgres tables in the ledger's schema for a Postgres ledger,
+     * SQLite file `<ledger.path>.batch.db` for SQLite, memory for a memory ledger); or `sqlite`, `postgres`, `memory`.
+     */
+    store: z.enum(['auto', 'sqlite', 'postgres', 'memory']).default('auto'),
+    path: z.string().min(1).optional(),
+    /** Webhook signing secret (env:NAME); a request's `x-costgate-defer-webhook` URL is called when its job ends. */
+    webhookSecret: envRef.default('env:COSTGATE_WEBHOOK_SECRET'),
+    /** Allow webhooks to loopback/private addresses (tests, same-host consumers). */
+    webhookAllowPrivate: z.boolean().default(false),
+    /** Provider used by the explicit `/v1/files` + `/v1/batches` passthrough (default: the first openai/simulator one). */
+    passthroughProvider: z.string().optional(),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     server: ServerSchema.default(ServerSchema.parse({})),
@@ -479,6 +525,7 @@ export const ConfigSchema = z
     /** The response cache (exact, in-flight dedup, semantic hook). */
     cache: CacheSchema.default(CacheSchema.parse({})),
     optimize: OptimizeSchema.default(OptimizeSchema.parse({})),
+    batch: BatchSchema.default(BatchSchema.parse({})),
     /**
      * A file of `NAME=value` lines (e.g. OPENAI_API_KEY=sk-…) read at start; its names are looked up like environment
      * variables (the real environment wins). Refused when group- or world-readable. Relative to the config file.
@@ -512,3 +559,4 @@ export type CacheConfig = z.infer<typeof CacheSchema>;
 export type CachePolicyConfig = z.infer<typeof CachePolicySchema>;
 export type OptimizeConfig = z.infer<typeof OptimizeSchema>;
 export type PromptCacheConfig = z.infer<typeof PromptCacheSchema>;
+export type BatchConfig = z.infer<typeof BatchSchema>;

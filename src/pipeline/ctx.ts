@@ -34,6 +34,8 @@ export interface GatewayRequest {
    * content type): handle() answers this error and records the call, like any other rejection.
    */
   rejected?: GatewayError;
+  /** Never defer this call (the batcher's own synchronous fallback). */
+  noDefer?: boolean;
 }
 
 /** A response: a whole body, or a stream of SSE text/bytes. */
@@ -110,6 +112,8 @@ export interface Outcome {
   shadowMatch?: boolean;
   /** Priced at Batch API rates. */
   batch?: boolean;
+  /** Accepted for later (202 + job id): the job's own ledger row is written when its result lands. */
+  deferred?: boolean;
 }
 
 export interface Ctx {

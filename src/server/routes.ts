@@ -9,6 +9,8 @@ import { adminRoute } from './admin-routes.js';
 import { adminRole, requireRole } from './admin-auth.js';
 import { keysRoute } from './keys-routes.js';
 import { isUtf8 } from 'node:buffer';
+import { passthroughRoute } from '../batch/passthrough.js';
+import { credentialOf } from '../pipeline/stages/auth.js';
 
 export interface RawRequest {
   method: string;
@@ -142,8 +144,29 @@ export async function routeRequest(gw: Gateway, r: RawRequest): Promise<GatewayR
       return json(200, found);
     }
     if (path === '/healthz' || path === '/health') return json(200, { status: 'ok', inFlight: gw.inFlight() });
+    if (path.startsWith('/v1/files') || path.startsWith('/v1/batches')) {
+      // Same rule as the metered endpoints: with auth.mode keys, a valid virtual key (any role) is needed.
+      if (gw.config.auth.mode === 'keys') {
+        const cred = credentialOf(r.headers);
+        if (!cred) throw new GatewayError('unauthorized', 'This gateway needs a virtual key: send it as `Authorization: Bearer …`.');
+        try {
+          await gw.keys.verify(cred);
+        } catch (e) {
+          throw new GatewayError('unauthorized', (e as Error).message);
+        }
+      }
+      const out = await passthroughRoute(gw, gw.batcher, r.method, path, r.headers, r.raw, r.query);
+      if (out) return out;
+    }
     if (path.startsWith('/v1/costgate/')) {
       requireRole(await adminRole(gw, r.headers), r.method, path);
+      const dm = /^\/v1\/costgate\/deferred(?:\/([^/]+))?$/.exec(path);
+      if (dm && r.method === 'GET') {
+        if (!dm[1]) return json(200, { object: 'costgate.deferred.counts', counts: await (await gw.batcher.store()).counts() });
+        const v = await gw.deferred(decodeURIComponent(dm[1]));
+        if (!v) throw new GatewayError('not_found', `No deferred job '${decodeURIComponent(dm[1])}'.`);
+        return json(200, v);
+      }
       const out = (await keysRoute(gw, r.method, path, r.raw)) ?? (await adminRoute(gw, r.method, path, r.query ?? new URLSearchParams()));
       if (out) return out;
     }

@@ -50,6 +50,8 @@ export const meter = (o: MeterOptions): Stage =>
     let priced: Priced | undefined;
     const finish = (): Priced => {
       if (priced) return priced;
+      // A deferred call is recorded once, when its result lands (the batcher writes that row at batch prices).
+      if (ctx.outcome?.deferred) return (priced = { costNanos: 0, baselineModel: null, baselineCostNanos: 0, priceSource: 'deferred', attemptCosts: [] });
       const rec = buildRecord(ctx, ctx.outcome!);
       try {
         priced = o.pricer.price(rec);

@@ -15,6 +15,7 @@ import { hashSeed } from './content.js';
 import { sseEvent } from '../shared/sse.js';
 import { countEmbeddingInput, o200k } from '../../tokens/count.js';
 import { SimulatorOptionsSchema, type SimulatorOptions } from '../../config/schema.js';
+import { createBatchSim, type BatchSim } from './batches.js';
 
 type Json = Record<string, any>;
 
@@ -32,6 +33,8 @@ export interface Simulator {
   server: Server;
   /** Requests received, by path. */
   readonly counts: Record<string, number>;
+  /** The Batch APIs' state (submitted lines by custom_id). */
+  readonly batch: BatchSim;
   close(): Promise<void>;
 }
 
@@ -225,6 +228,21 @@ export async function startSimulator(options: SimulatorServerOptions = {}): Prom
     sendJson(res, 200, { object: 'list', data, model: model.id, usage: { prompt_tokens: tokens, total_tokens: tokens } });
   }
 
+  /** One batch line, answered like a synchronous non-streaming call (no latency, no injected faults). */
+  function complete(body: Json, anthropic: boolean): { status: number; body: Json } {
+    const model = findSimModel(String(body.model ?? ''));
+    if (!model) return { status: 404, body: anthropic ? { type: 'error', error: { type: 'not_found_error', message: `model: ${body.model}` } } : openaiModelNotFoundBody(body.model) };
+    if (model.kind !== 'chat' || !Array.isArray(body.messages) || body.messages.length === 0 || (anthropic && typeof body.max_tokens !== 'number')) {
+      return { status: 400, body: anthropic ? { type: 'error', error: { type: 'invalid_request_error', message: 'invalid request (simulator)' } } : { error: { message: 'invalid request (simulator)', type: 'invalid_request_error', param: null, code: null } } };
+    }
+    const n = anthropic ? 1 : Math.max(1, Math.min(128, Math.floor(Number(body.n ?? 1)) || 1));
+    const verdict = quality ? judge(quality, model, lastUserText(body), promptId({ headers: {} } as IncomingMessage, body), opts.seed) : undefined;
+    const answers = Array.from({ length: n }, (_, i) => respond(model, anthropic ? 'anthropic' : 'openai', body, store, { outputTokens: opts.defaultOutputTokens, answer: options.answer, verdict }, i));
+    const id = anthropic ? `msg_sim${(++seq).toString(36)}${Date.now().toString(36)}` : `chatcmpl-sim${(++seq).toString(36)}${Date.now().toString(36)}`;
+    return { status: 200, body: anthropic ? anthropicBody(id, model.id, answers[0]!) : openaiBody(id, model.id, answers) };
+  }
+  const batch = createBatchSim(opts, complete, random);
+
   function models(res: ServerResponse): void {
     sendJson(res, 200, { object: 'list', data: SIM_MODELS.map((m: SimModel) => ({ id: m.id, object: 'model', created: 1_700_000_000, owned_by: m.owned_by })) });
   }
@@ -235,6 +253,9 @@ export async function startSimulator(options: SimulatorServerOptions = {}): Prom
     try {
       if (req.method === 'GET' && path === '/v1/models') return models(res);
       if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { ok: true });
+      if (path.startsWith('/v1/files') || path.startsWith('/v1/batches') || path.startsWith('/v1/messages/batches')) {
+        if (await batch.handle(req, res, path, async () => Buffer.from(await readBody(req), 'utf8'))) return;
+      }
       if (req.method !== 'POST') return sendError(res, false, 404, 'invalid_request_error', `Unknown path ${path}`);
       const text = await readBody(req);
       let body: Json;
@@ -264,6 +285,7 @@ export async function startSimulator(options: SimulatorServerOptions = {}): Prom
     baseUrl: `${url}/v1`,
     server,
     counts,
+    batch,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
