@@ -45,6 +45,7 @@ import { LedgerWriter } from './stores/ledger/writer.js';
 import { toRows } from './stores/ledger/rows.js';
 import type { AttemptRow, GroupKey, LedgerFilter, LedgerQuery, LedgerRow, LedgerStore } from './stores/ledger/types.js';
 import { summarize, type Summary } from './observability/reports/summary.js';
+import { GatewayMetrics } from './observability/metrics/index.js';
 
 export interface GatewayOptions {
   /** A config file path, a config object (validated), or an already resolved config. Default: environment. */
@@ -102,6 +103,8 @@ export interface Gateway {
   readonly keys: KeyService;
   /** The response cache's store, when the cache is enabled anywhere in config. */
   readonly cacheStore?: CacheStore;
+  /** Prometheus metrics (`GET /metrics`), unless `metrics.enabled` is false. */
+  readonly metrics?: GatewayMetrics;
   close(): Promise<void>;
 }
 
@@ -206,10 +209,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const cc = config.cache;
   const cacheOn = cc.enabled || [...Object.values(cc.routes), ...Object.values(cc.features)].some((p) => p.enabled === true);
   const cacheStore = cacheOn ? (options.cacheStore ?? (await openCacheStore(cc))) : undefined;
+  let inFlight = 0;
+  const metrics = config.metrics.enabled ? new GatewayMetrics({ config: config.metrics, budgets: config.budgets, budgetStore, inFlight: () => inFlight }) : undefined;
+  const extraSinks: RecordSink[] = [...(metrics ? [metrics.sink] : []), ...(options.sinks ?? [])];
   const stages: Stage[] = [
     meter({
       pricer,
-      sinks: [ledgerSink, keepRecent, ...(options.sinks ?? [])],
+      sinks: [ledgerSink, keepRecent, ...extraSinks],
       onSinkError: (e) => process.emitWarning(`costgate: record sink failed: ${(e as Error).message}`),
     }),
     auth({ mode: config.auth.mode, keys }),
@@ -221,7 +227,6 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     dispatch({ retries: config.retries, agents, breakers, random: options.random }),
   ];
   const pipeline = compose(stages);
-  let inFlight = 0;
   const sync = config.ledger.durability === 'sync';
 
   async function handle(req: GatewayRequest): Promise<GatewayResponse> {
@@ -278,7 +283,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       attempts: [],
     };
     const priced = { costNanos: 0, baselineModel: null, baselineCostNanos: 0, priceSource: 'rejected', attemptCosts: [] };
-    for (const sink of [ledgerSink, keepRecent, ...(options.sinks ?? [])]) {
+    for (const sink of [ledgerSink, keepRecent, ...extraSinks]) {
       try {
         sink(rec, priced);
       } catch {
@@ -322,6 +327,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     budgetStore,
     keys,
     cacheStore,
+    metrics,
     async close() {
       await agents.close();
       await writer.close();

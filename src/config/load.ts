@@ -113,6 +113,8 @@ export interface ResolvedConfig {
   priorities: PrioritiesConfig;
   /** The response cache, durations in ms, the store's URL resolved. */
   cache: ResolvedCache;
+  /** `GET /metrics`. */
+  metrics: Config['metrics'];
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -276,6 +278,7 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     features: cfg.features,
     priorities: cfg.priorities,
     cache: resolveCache(cfg, env),
+    metrics: cfg.metrics,
     source,
   };
 }

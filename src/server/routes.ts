@@ -142,6 +142,11 @@ export async function routeRequest(gw: Gateway, r: RawRequest): Promise<GatewayR
       return json(200, found);
     }
     if (path === '/healthz' || path === '/health') return json(200, { status: 'ok', inFlight: gw.inFlight() });
+    if (path === '/metrics' && gw.metrics) {
+      if (r.method !== 'GET') throw new GatewayError('method_not_allowed', `Method ${r.method} is not allowed on ${path}; use GET.`);
+      if (gw.config.metrics.access === 'admin') await adminRole(gw, r.headers);
+      return { status: 200, headers: { 'content-type': gw.metrics.contentType(), 'cache-control': 'no-store' }, body: await gw.metrics.text() };
+    }
     if (path.startsWith('/v1/costgate/')) {
       requireRole(await adminRole(gw, r.headers), r.method, path);
       const out = (await keysRoute(gw, r.method, path, r.raw)) ?? (await adminRoute(gw, r.method, path, r.query ?? new URLSearchParams()));
