@@ -50,6 +50,7 @@ import { LedgerWriter } from './stores/ledger/writer.js';
 import { toRows } from './stores/ledger/rows.js';
 import type { AttemptRow, GroupKey, LedgerFilter, LedgerQuery, LedgerRow, LedgerStore } from './stores/ledger/types.js';
 import { summarize, type Summary } from './observability/reports/summary.js';
+import { GatewayMetrics } from './observability/metrics/index.js';
 
 export interface GatewayOptions {
   /** A config file path, a config object (validated), or an already resolved config. Default: environment. */
@@ -117,6 +118,8 @@ export interface Gateway {
   deferred(id: string): Promise<Record<string, any> | undefined>;
   /** The batcher (queue, flush/poll loop). */
   readonly batcher: Batcher;
+  /** Prometheus metrics (`GET /metrics`), unless `metrics.enabled` is false. */
+  readonly metrics?: GatewayMetrics;
   close(): Promise<void>;
 }
 
@@ -237,10 +240,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const pgQueue = (bs === 'auto' || bs === 'postgres') && config.ledger.store === 'postgres' && !options.ledgerStore ? { url: config.ledger.resolvedUrl!, schema: config.ledger.schema } : undefined;
   if (bs === 'postgres' && !pgQueue) throw new Error('batch.store: postgres needs ledger.store: postgres (the queue uses the ledger database)');
   const batcher = new Batcher({ config, pricer, ledger: { store, writer }, handle: (r) => handleRef(r), storePath: batchPath, postgres: pgQueue });
+  let inFlight = 0;
+  const metrics = config.metrics.enabled ? new GatewayMetrics({ config: config.metrics, budgets: config.budgets, budgetStore, inFlight: () => inFlight }) : undefined;
+  const extraSinks: RecordSink[] = [...(metrics ? [metrics.sink] : []), ...(options.sinks ?? [])];
   const stages: Stage[] = [
     meter({
       pricer,
-      sinks: [ledgerSink, keepRecent, ...(options.sinks ?? [])],
+      sinks: [ledgerSink, keepRecent, ...extraSinks],
       onSinkError: (e) => process.emitWarning(`costgate: record sink failed: ${(e as Error).message}`),
     }),
     auth({ mode: config.auth.mode, keys }),
@@ -255,7 +261,6 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   ];
   const pipeline = compose(stages);
   batcher.resumeIfPresent(pgQueue !== undefined || (batchPath !== ':memory:' && existsSync(batchPath)));
-  let inFlight = 0;
   const sync = config.ledger.durability === 'sync';
 
   async function handle(req: GatewayRequest): Promise<GatewayResponse> {
@@ -312,7 +317,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       attempts: [],
     };
     const priced = { costNanos: 0, baselineModel: null, baselineCostNanos: 0, priceSource: 'rejected', attemptCosts: [] };
-    for (const sink of [ledgerSink, keepRecent, ...(options.sinks ?? [])]) {
+    for (const sink of [ledgerSink, keepRecent, ...extraSinks]) {
       try {
         sink(rec, priced);
       } catch {
@@ -373,6 +378,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     budgetStore,
     keys,
     cacheStore,
+    metrics,
     async close() {
       await batcher.close();
       await agents.close();

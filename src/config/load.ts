@@ -115,6 +115,8 @@ export interface ResolvedConfig {
   cache: ResolvedCache;
   optimize: OptimizeConfig;
   batch: Config['batch'] & { webhookSecretValue?: string };
+  /** `GET /metrics`. */
+  metrics: Config['metrics'];
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -280,6 +282,7 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     cache: resolveCache(cfg, env),
     optimize: cfg.optimize,
     batch: { ...cfg.batch, webhookSecretValue: envValue(cfg.batch.webhookSecret, env) || undefined },
+    metrics: cfg.metrics,
     source,
   };
 }

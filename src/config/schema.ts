@@ -506,6 +506,24 @@ export const BatchSchema = z
   })
   .strict();
 
+export const MetricsSchema = z
+  .object({
+    /** Serve `GET /metrics` (Prometheus text format). */
+    enabled: z.boolean().default(true),
+    /**
+     * Who may scrape: `admin` (an admin or viewer key, like the admin API; open on loopback when no admin key is set and
+     * auth.mode is none) or `public` (anyone who can reach the port).
+     */
+    access: z.enum(['admin', 'public']).default('admin'),
+    /** Cardinality bound: at most this many distinct values per label (model, feature); later ones count as `_other`. */
+    maxLabelValues: z.number().int().min(1).max(10_000).default(50),
+    /** Include prom-client's default process metrics (CPU, memory, event loop lag). */
+    processMetrics: z.boolean().default(true),
+    /** Latency histogram buckets, seconds. */
+    latencyBuckets: z.array(z.number().positive()).min(1).max(40).default([0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     server: ServerSchema.default(ServerSchema.parse({})),
@@ -526,6 +544,8 @@ export const ConfigSchema = z
     cache: CacheSchema.default(CacheSchema.parse({})),
     optimize: OptimizeSchema.default(OptimizeSchema.parse({})),
     batch: BatchSchema.default(BatchSchema.parse({})),
+    /** `GET /metrics` (Prometheus). */
+    metrics: MetricsSchema.default(MetricsSchema.parse({})),
     /**
      * A file of `NAME=value` lines (e.g. OPENAI_API_KEY=sk-…) read at start; its names are looked up like environment
      * variables (the real environment wins). Refused when group- or world-readable. Relative to the config file.
@@ -555,6 +575,7 @@ export type RateConfig = z.infer<typeof RateSchema>;
 export type LimitsConfig = z.infer<typeof LimitsSchema>;
 export type FeatureConfig = z.infer<typeof FeatureSchema>;
 export type PrioritiesConfig = z.infer<typeof PrioritiesSchema>;
+export type MetricsConfig = z.infer<typeof MetricsSchema>;
 export type CacheConfig = z.infer<typeof CacheSchema>;
 export type CachePolicyConfig = z.infer<typeof CachePolicySchema>;
 export type OptimizeConfig = z.infer<typeof OptimizeSchema>;

@@ -158,6 +158,11 @@ export async function routeRequest(gw: Gateway, r: RawRequest): Promise<GatewayR
       const out = await passthroughRoute(gw, gw.batcher, r.method, path, r.headers, r.raw, r.query);
       if (out) return out;
     }
+    if (path === '/metrics' && gw.metrics) {
+      if (r.method !== 'GET') throw new GatewayError('method_not_allowed', `Method ${r.method} is not allowed on ${path}; use GET.`);
+      if (gw.config.metrics.access === 'admin') await adminRole(gw, r.headers);
+      return { status: 200, headers: { 'content-type': gw.metrics.contentType(), 'cache-control': 'no-store' }, body: await gw.metrics.text() };
+    }
     if (path.startsWith('/v1/costgate/')) {
       requireRole(await adminRole(gw, r.headers), r.method, path);
       const dm = /^\/v1\/costgate\/deferred(?:\/([^/]+))?$/.exec(path);
