@@ -67,7 +67,14 @@ export function checkShape(body: unknown, endpoint: Endpoint, limits: ShapeLimit
       onPath.add(v);
       stack.push([v, depth, EXIT]);
     }
-    if (Array.isArray(v)) for (const x of v) push(x, depth + 1);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        // Only an in-process body can hold one: validators iterating with forEach would skip it, and JSON makes it null.
+        if (x === undefined && walkDepth) throw new GatewayError('invalid_type', 'The request body has an undefined array element (a hole), which is not JSON.');
+        push(x, depth + 1);
+      }
+    }
     else {
       for (const k of Object.keys(v)) {
         if (k.length > limits.maxStringLength) throw stringTooLong(k.length, limits.maxStringLength, 'key');
