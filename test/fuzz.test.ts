@@ -22,7 +22,7 @@ import type { GatewayResponse } from '../src/pipeline/ctx.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
-const N = { raw: 52_000, handle: 28_000, http: 2_000, sse: 3_000, config: 16_000 };
+const N = { raw: 30_000, handle: 30_000, http: 2_000, sse: 4_000, config: 34_000 };
 const counted: Record<string, number> = {};
 const unhandled: unknown[] = [];
 const warnings: string[] = [];
