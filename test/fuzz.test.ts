@@ -21,7 +21,8 @@ import { parseConfig, resolveConfig, ConfigError } from '../src/config/load.js';
 import type { GatewayResponse } from '../src/pipeline/ctx.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
-const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
+// `npm test` runs a tenth (10,000 cases, ~20 s); `npm run fuzz` (FUZZ_SCALE=1) runs the full 100,000.
+const SCALE = Number(process.env.FUZZ_SCALE ?? 0.1);
 const N = { raw: 30_000, handle: 30_000, http: 2_000, sse: 4_000, config: 34_000 };
 const counted: Record<string, number> = {};
 const unhandled: unknown[] = [];
@@ -244,7 +245,12 @@ after(async () => {
 });
 
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
-const count = (k: string) => (counted[k] = (counted[k] ?? 0) + 1);
+const count = (k: string) => {
+  counted[k] = (counted[k] ?? 0) + 1;
+  // The test gateways keep every record for tests that inspect them; 100k records holding huge bodies would be GBs.
+  if (t) t.records.length = 0;
+  if (garbage) garbage.records.length = 0;
+};
 
 test('fuzz: raw bodies through the HTTP surface in-process (routeRequest)', { timeout: 600_000 }, async () => {
   await fc.assert(
