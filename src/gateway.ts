@@ -24,6 +24,8 @@ import { defer as deferStage } from './pipeline/stages/defer.js';
 import { Batcher, deferredView } from './batch/batcher.js';
 import type { Job } from './batch/store.js';
 import { existsSync } from 'node:fs';
+import { streams } from './pipeline/stages/streams.js';
+import { checkShape } from './pipeline/shape.js';
 import { Admission } from './governance/admission.js';
 import { KeyService } from './keys/service.js';
 import { openKeyStore } from './stores/keys/index.js';
@@ -250,6 +252,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       onSinkError: (e) => process.emitWarning(`costgate: record sink failed: ${(e as Error).message}`),
     }),
     auth({ mode: config.auth.mode, keys }),
+    streams({ maxStreamsPerKey: config.server.maxStreamsPerKey }),
     limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
     route({ resolve: createResolver(config) }),
     ...(cacheStore ? [cache({ config: cc, store: cacheStore, semantic: options.semantic, now: options.cacheNow })] : []),
@@ -271,6 +274,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     try {
       if (req.rejected) throw req.rejected;
       if (hid !== undefined && hid !== id) throw new GatewayError('invalid_value', 'x-costgate-request-id must be 1-128 characters of A-Z a-z 0-9 . _ : -', { param: 'x-costgate-request-id' });
+      checkShape(req.body, req.endpoint, config.server, req.raw?.length);
       VALIDATORS[req.endpoint](req.body);
       const ctx = createCtx(req, req.body as Record<string, any>, id);
       ctxCreated = true;

@@ -220,7 +220,8 @@ test('a virtual key secret and the admin secret appear in no response, ledger ro
   try {
     await withTestGateway({ env, config: { ledger: { store: 'memory' }, auth: { mode: 'keys', cacheTtlMs: 0 } } }, async (t) => {
       const { key, record } = await t.gw.keys.create({ name: 'planted', models: ['gpt-4o-mini'] });
-      const secret = key.split('-').pop()!;
+      // cg-key_<16 hex>-<43 base64url>: the secret itself may contain '-', so it is cut by position, not split on '-'.
+      const secret = key.slice('cg-key_'.length + 16 + 1);
       const seen: string[] = [];
       const keep = (r: { text: string; headers: Headers }) => seen.push(r.text, JSON.stringify([...r.headers]));
       keep(await call(t, bearer(key)));

@@ -51,7 +51,7 @@ const CASES: Case[] = [
   bad('empty body', raw(''), null, 'invalid_json'),
   bad('non-UTF-8 bytes outside strings', raw(Buffer.from([0xff, 0xfe, 0x7b, 0x7d])), null, 'invalid_json'),
   bad('invalid UTF-8 inside a string value', raw(Buffer.concat([Buffer.from('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}]}')])), null, 'invalid_json'),
-  bad('nesting just past the gateway limit (129 levels inside tools)', raw(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}],"tools":${deep(128, '[', ']')}}`), null, 'invalid_json'),
+  bad('nesting just past the gateway limit (129 levels inside tools)', raw(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}],"tools":${deep(128, '[', ']')}}`), null, 'nesting_too_deep'),
   bad('UTF-8 byte-order mark before the object', raw('\uFEFF' + JSON.stringify(chat())), null, 'invalid_json'),
   bad('single-quoted JSON', raw("{'model':'gpt-4o-mini'}"), null, 'invalid_json'),
   bad('NaN literal', raw('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}],"temperature":NaN}'), null, 'invalid_json'),
@@ -142,8 +142,8 @@ const CASES: Case[] = [
   bad('model only under constructor.prototype', raw('{"constructor":{"prototype":{"model":"gpt-4o-mini"}},"messages":[{"role":"user","content":"x"}]}'), 'model', 'missing_field'),
   bad('role only under __proto__', raw('{"model":"gpt-4o-mini","messages":[{"__proto__":{"role":"user"},"content":"x"}]}'), 'messages[0].role', 'missing_field'),
   // huge nesting is refused before parsing (serializers and translators recurse)
-  bad('100k nested arrays as messages', raw(`{"model":"gpt-4o-mini","messages":${deep(100_000, '[', ']')}}`), null, 'invalid_json'),
-  bad('100k nested objects as the body', raw(deep(100_000, '{"a":', '}', '1')), null, 'invalid_json'),
+  bad('100k nested arrays as messages', raw(`{"model":"gpt-4o-mini","messages":${deep(100_000, '[', ']')}}`), null, 'nesting_too_deep'),
+  bad('100k nested objects as the body', raw(deep(100_000, '{"a":', '}', '1')), null, 'nesting_too_deep'),
   // embeddings
   emb('embeddings: missing input', { model: 'text-embedding-3-small' }, 'input', 'missing_field'),
   emb('embeddings: missing model', { input: 'x' }, 'model', 'missing_field'),

@@ -208,6 +208,16 @@ export const ServerSchema = z
     keepAliveTimeoutMs: ms.default(65_000),
     /** Graceful shutdown: how long in-flight requests and streams may take to finish. */
     shutdownGraceMs: ms.default(15_000),
+    /** Largest request header block (request line + headers); larger gets 431. */
+    maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(32 * 1024),
+    /** Deepest nesting of JSON objects/arrays in a request body; deeper gets 400 `nesting_too_deep`. */
+    maxJsonDepth: z.number().int().min(8).max(10_000).default(128),
+    /** Most entries in `messages` (chat, Anthropic messages) or `input` (embeddings); more gets 400 `too_many_messages`. */
+    maxMessages: z.number().int().positive().default(10_000),
+    /** Longest single string value or key in a body (UTF-16 code units); longer gets 413 `string_too_long`. */
+    maxStringLength: z.number().int().positive().default(8 * 1024 * 1024),
+    /** Streams one API key may have open at once (`api_key_id`); more gets 429 `too_many_streams`. 0: no limit. */
+    maxStreamsPerKey: z.number().int().nonnegative().default(64),
   })
   .strict();
 

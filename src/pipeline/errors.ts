@@ -19,6 +19,10 @@ export type ErrorCode =
   | 'unsupported_endpoint'
   | 'body_too_large'
   | 'input_too_large'
+  | 'nesting_too_deep'
+  | 'too_many_messages'
+  | 'string_too_long'
+  | 'too_many_streams'
   | 'unauthorized'
   | 'invalid_api_key'
   | 'model_not_allowed'
@@ -54,6 +58,10 @@ const CODES: Record<ErrorCode, CodeInfo> = {
   unsupported_endpoint: { status: 400, type: 'invalid_request_error', anthropicType: 'invalid_request_error' },
   body_too_large: { status: 413, type: 'invalid_request_error', anthropicType: 'request_too_large' },
   input_too_large: { status: 413, type: 'invalid_request_error', anthropicType: 'request_too_large' },
+  nesting_too_deep: { status: 400, type: 'invalid_request_error', anthropicType: 'invalid_request_error' },
+  too_many_messages: { status: 400, type: 'invalid_request_error', anthropicType: 'invalid_request_error' },
+  string_too_long: { status: 413, type: 'invalid_request_error', anthropicType: 'request_too_large' },
+  too_many_streams: { status: 429, type: 'rate_limit_error', anthropicType: 'rate_limit_error' },
   unauthorized: { status: 401, type: 'authentication_error', anthropicType: 'authentication_error' },
   invalid_api_key: { status: 401, type: 'authentication_error', anthropicType: 'authentication_error' },
   model_not_allowed: { status: 403, type: 'permission_error', anthropicType: 'permission_error' },

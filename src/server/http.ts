@@ -38,9 +38,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(c);
     });
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on('error', reject);
+    // The connection broke or timed out mid-body (server.requestTimeoutMs): nobody is left to answer.
+    req.on('error', () => reject(CLIENT_GONE));
   });
 }
+
+const CLIENT_GONE = Symbol('client gone');
 
 async function writeResponse(res: ServerResponse, out: GatewayResponse): Promise<void> {
   if (!out.stream) {
@@ -97,6 +100,28 @@ async function writeResponse(res: ServerResponse, out: GatewayResponse): Promise
   }
 }
 
+/** How often node checks header/request timeouts: a quarter of the shorter one, within 50 ms .. 30 s. */
+export function checkInterval(headersTimeoutMs: number, requestTimeoutMs: number): number {
+  const shortest = Math.min(...[headersTimeoutMs, requestTimeoutMs].filter((t) => t > 0), 120_000);
+  return Math.max(50, Math.min(30_000, Math.floor(shortest / 4)));
+}
+
+/** The answer to a request node could not parse, or that timed out before it was whole (slowloris). */
+function clientErrorOf(err: Error & { code?: string }, maxHeaderBytes: number, headersTimeoutMs: number): { status: number; reason: string; message: string; code: string } {
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    return { status: 431, reason: 'Request Header Fields Too Large', message: `Request headers exceed the limit of ${maxHeaderBytes} bytes (server.maxHeaderBytes).`, code: 'headers_too_large' };
+  }
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return {
+      status: 408,
+      reason: 'Request Timeout',
+      message: `The request did not arrive in time: headers within ${headersTimeoutMs} ms (server.headersTimeoutMs), the whole request within server.requestTimeoutMs.`,
+      code: 'request_timeout',
+    };
+  }
+  return { status: 400, reason: 'Bad Request', message: 'Malformed HTTP request', code: 'invalid_request' };
+}
+
 /** 127.0.0.0/8, ::1 and localhost: the only addresses `auth.mode: none` may listen on. */
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
@@ -115,7 +140,15 @@ export async function startHttpServer(gw: Gateway, opts: { host?: string; port?:
   const sockets = new Set<import('node:net').Socket>();
   let closing = false;
   const server = createServer(
-    { headersTimeout: cfg.headersTimeoutMs, requestTimeout: cfg.requestTimeoutMs, keepAliveTimeout: cfg.keepAliveTimeoutMs, maxHeaderSize: 32 * 1024 },
+    {
+      headersTimeout: cfg.headersTimeoutMs,
+      requestTimeout: cfg.requestTimeoutMs,
+      keepAliveTimeout: cfg.keepAliveTimeoutMs,
+      maxHeaderSize: cfg.maxHeaderBytes,
+      // node checks both timeouts only this often (default 30 s, which would let a slowloris connection live up to
+      // twice headersTimeoutMs); a quarter of the shorter one keeps the overshoot under 25 %.
+      connectionsCheckingInterval: checkInterval(cfg.headersTimeoutMs, cfg.requestTimeoutMs),
+    },
     async (req, res) => {
       const ac = new AbortController();
       res.on('close', () => {
@@ -131,7 +164,7 @@ export async function startHttpServer(gw: Gateway, opts: { host?: string; port?:
         const out = await routeRequest(gw, { method: req.method ?? 'GET', path, query, headers: req.headers as Record<string, string>, raw, signal: ac.signal });
         await writeResponse(res, out);
       } catch (e) {
-        if (res.headersSent) return void res.destroy();
+        if (res.headersSent || e === CLIENT_GONE) return void res.destroy();
         const err = e instanceof GatewayError ? e : new GatewayError('internal_error', 'internal gateway error', { cause: e });
         if (err.code === 'internal_error') process.emitWarning(`costgate: internal error: ${(e as Error)?.stack ?? e}`);
         let out = errorResponse(err, format, req.headers as Record<string, string>);
@@ -149,11 +182,18 @@ export async function startHttpServer(gw: Gateway, opts: { host?: string; port?:
   });
   server.on('clientError', (err, socket) => {
     if (!socket.writable) return socket.destroy();
-    const status = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const body = JSON.stringify({ error: { message: status === 431 ? 'Request headers too large' : 'Malformed HTTP request', type: 'invalid_request_error', param: null, code: 'invalid_request' } });
+    const { status, reason, message, code } = clientErrorOf(err as Error & { code?: string }, cfg.maxHeaderBytes, cfg.headersTimeoutMs);
+    // The request line may have arrived: an Anthropic client gets Anthropic's error shape.
+    const raw = (err as { rawPacket?: Buffer }).rawPacket;
+    const anthropic = raw !== undefined && /^POST \/v1\/messages[/? ]/.test(raw.subarray(0, 32).toString('latin1'));
+    const body = JSON.stringify(
+      anthropic
+        ? { type: 'error', error: { type: status === 431 ? 'request_too_large' : 'invalid_request_error', message } }
+        : { error: { message, type: 'invalid_request_error', param: null, code } },
+    );
     // Unparseable at the HTTP level, so never metered; it still carries the headers every response has.
     const meta = `x-costgate-cost-usd: ${NO_COST_HEADERS['x-costgate-cost-usd']}\r\nx-costgate-saved-usd: ${NO_COST_HEADERS['x-costgate-saved-usd']}\r\nx-costgate-request-id: ${requestIdFor()}`;
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${meta}\r\nconnection: close\r\n\r\n${body}`);
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${meta}\r\nconnection: close\r\n\r\n${body}`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

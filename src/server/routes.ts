@@ -11,6 +11,7 @@ import { keysRoute } from './keys-routes.js';
 import { isUtf8 } from 'node:buffer';
 import { passthroughRoute } from '../batch/passthrough.js';
 import { credentialOf } from '../pipeline/stages/auth.js';
+import { nestingTooDeep } from '../pipeline/shape.js';
 
 export interface RawRequest {
   method: string;
@@ -74,7 +75,7 @@ export function jsonDepth(raw: Uint8Array, limit: number): number {
   return max;
 }
 
-/** Deeper JSON is refused: serializers and translators recurse, and no real request nests this deep. */
+/** Deeper JSON is refused (`server.maxJsonDepth`): serializers and translators recurse, and no real request nests this deep. */
 export const MAX_JSON_DEPTH = 128;
 
 /** At most `limit` opening brackets? Counted natively with indexOf, which is far cheaper than jsonDepth's byte loop. */
@@ -86,7 +87,7 @@ function fewBrackets(raw: Buffer, limit: number): boolean {
   return true;
 }
 
-export function parseJsonBody(raw: Buffer): unknown {
+export function parseJsonBody(raw: Buffer, maxDepth = MAX_JSON_DEPTH): unknown {
   if (raw.length === 0) throw new GatewayError('invalid_json', 'We could not parse the JSON body of your request: the body is empty.');
   let text: string;
   // isUtf8 validates natively without building a string; the fatal decoder then only runs to word the error.
@@ -99,9 +100,7 @@ export function parseJsonBody(raw: Buffer): unknown {
     }
   }
   // Only bodies that could nest deeply are scanned: each level needs two bytes and an opening bracket.
-  if (raw.length > MAX_JSON_DEPTH * 2 && !fewBrackets(raw, MAX_JSON_DEPTH) && jsonDepth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-    throw new GatewayError('invalid_json', `We could not parse the JSON body of your request: nesting deeper than ${MAX_JSON_DEPTH} levels.`);
-  }
+  if (raw.length > maxDepth * 2 && !fewBrackets(raw, maxDepth) && jsonDepth(raw, maxDepth) > maxDepth) throw nestingTooDeep(maxDepth);
   try {
     // The reviver costs a walk of every value, so it runs only when a dangerous key is present at all.
     return POLLUTION.test(text) ? JSON.parse(text, reviver) : JSON.parse(text);
@@ -124,7 +123,7 @@ export async function routeRequest(gw: Gateway, r: RawRequest): Promise<GatewayR
         if (ct && !/^application\/((.+\+)?json|x-www-form-urlencoded)\b/i.test(ct) && !/^text\/plain\b/i.test(ct)) {
           throw new GatewayError('unsupported_media_type', `Unsupported content type '${ct}': send application/json.`);
         }
-        body = parseJsonBody(r.raw);
+        body = parseJsonBody(r.raw, gw.config.server.maxJsonDepth);
       } catch (e) {
         if (!(e instanceof GatewayError)) throw e;
         // Still a call to a metered endpoint: the gateway answers the error and records it (one ledger row per call).

@@ -18,3 +18,17 @@ test('o200k loads on first use, not at import, and counts like gpt-tokenizer', (
   assert.equal(o200k().decode([24912, 2375]), 'hello world');
   assert.equal(o200k(), o200k(), 'one instance per process');
 });
+
+test('a long run without whitespace is counted in bounded time; long prose counts as before', () => {
+  const t0 = performance.now();
+  const n = countText('x'.repeat(400_000), 'gpt-4o-mini');
+  const c = countText('y'.repeat(200_000), 'claude-haiku-4-5');
+  const ms = performance.now() - t0;
+  // 40,000 × 'x' alone took over a second before; 600,000 characters now take a fraction of that per 40k.
+  assert.ok(ms < 10_000, `${ms} ms`);
+  assert.ok(n >= 400_000 / 8 && n <= 400_000 / 8 + 400, `o200k: ${n}`);
+  assert.ok(c > 0);
+  const prose = 'The quick brown fox jumps over the lazy dog. '.repeat(2000);
+  // Counted in windows cut just before a whitespace, prose counts exactly as in one piece.
+  assert.equal(countText(prose, 'gpt-4o-mini'), o200k().countTokens(prose));
+});

@@ -50,14 +50,48 @@ function claudeCounter(): ((s: string) => number) | null {
   return claudeCount;
 }
 
+/** Texts longer than this are counted in windows of it (see `bounded`). */
+const WINDOW = 2048;
+
+/**
+ * BPE merging is quadratic in the length of one pre-token, and a long run without whitespace is one pre-token:
+ * 40,000 × 'x' took 1–2 s to count and a megabyte would pin a core for minutes (any client can send one; the
+ * budget, limit and input-cap checks count every prompt). So a long text is counted in windows of WINDOW
+ * characters, each cut just before a whitespace in its second half (where pre-tokens break anyway, so prose counts
+ * the same) or, inside a long run, hard (a run's count may rise by a token per cut: an over-estimate, the safe side
+ * for reservations and caps). Never between the halves of a surrogate pair.
+ */
+function bounded(text: string, count: (s: string) => number): number {
+  if (text.length <= WINDOW) return count(text);
+  let n = 0;
+  for (let i = 0; i < text.length; ) {
+    let end = Math.min(text.length, i + WINDOW);
+    if (end < text.length) {
+      for (let j = end; j > i + WINDOW / 2; j--) {
+        const c = text.charCodeAt(j);
+        if (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) {
+          end = j;
+          break;
+        }
+      }
+      const prev = text.charCodeAt(end - 1);
+      if (prev >= 0xd800 && prev <= 0xdbff) end--;
+    }
+    n += count(text.slice(i, end));
+    i = end;
+  }
+  return n;
+}
+
 /** Tokens in a string for a model family. */
 export function countText(text: string, model = ''): number {
   if (!text) return 0;
   if (model.startsWith('claude')) {
     const c = claudeCounter();
-    if (c) return c(text);
+    if (c) return bounded(text, c);
   }
-  return o200k().countTokens(text);
+  const tok = o200k();
+  return bounded(text, (s) => tok.countTokens(s));
 }
 
 function contentText(c: unknown): string {

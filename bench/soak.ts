@@ -1,0 +1,303 @@
+/**
+ * Fault soak (`npm run soak`, not part of `npm test`): the real CLI as a child process, an in-process simulator
+ * injecting faults into a share of calls (429, 500, 503, timeouts, cut streams), and an open-loop client at a fixed
+ * rate (chat and Anthropic messages, streaming and not). Checked at the end:
+ * - every client request got an answer — a 200 with a complete body, or a clean error (JSON in the surface's shape,
+ *   or an in-stream error event), never a hang, a reset or a 500;
+ * - the ledger (SQLite, read after a graceful SIGTERM flushed it) has exactly one row per request, and its attempt
+ *   rows add up to each row's `attempt_count`;
+ * - the gateway's RSS and open file descriptors (`/proc/<pid>/status`, `/proc/<pid>/fd`), sampled after warm-up and
+ *   at the end, stay flat.
+ *
+ *   node dist/bench/soak.js [--duration 600] [--rate 200] [--fault-rate 0.1] [--json FILE]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, request as httpRequest } from 'node:http';
+import Database from 'better-sqlite3';
+
+const BIN = fileURLToPath(new URL('../../bin/costgate.js', import.meta.url));
+
+export interface SoakOptions {
+  durationSec: number;
+  rate: number;
+  faultRate: number;
+}
+
+export function parseArgs(argv: string[]): SoakOptions & { json?: string } {
+  const o: SoakOptions & { json?: string } = { durationSec: 600, rate: 200, faultRate: 0.1 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = argv[i + 1];
+    const num = (name: string) => {
+      const n = Number(v);
+      if (v === undefined || !Number.isFinite(n) || n <= 0) throw new Error(`${name} needs a positive number`);
+      i++;
+      return n;
+    };
+    if (a === '--duration') o.durationSec = num('--duration');
+    else if (a === '--rate') o.rate = num('--rate');
+    else if (a === '--fault-rate') {
+      o.faultRate = Number(v);
+      if (!(o.faultRate >= 0 && o.faultRate <= 1)) throw new Error('--fault-rate needs a number in 0..1');
+      i++;
+    } else if (a === '--json') {
+      o.json = v;
+      i++;
+    } else throw new Error(`unknown option ${a} (use --duration S --rate N --fault-rate P --json FILE)`);
+  }
+  return o;
+}
+
+interface Sample {
+  atSec: number;
+  rssKb: number;
+  fds: number;
+}
+
+function sample(pid: number, t0: number): Sample {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+  return { atSec: Math.round((Date.now() - t0) / 100) / 10, rssKb, fds: readdirSync(`/proc/${pid}/fd`).length };
+}
+
+type Kind = 'chat' | 'chat-stream' | 'messages' | 'messages-stream';
+const KINDS: Kind[] = ['chat', 'chat', 'chat-stream', 'chat-stream', 'messages', 'messages-stream'];
+
+interface Outcome {
+  id: string;
+  kind: Kind;
+  status?: number;
+  /** 'ok' | 'clean-error' | 'stream-error' (200 then an in-stream error event) | a failure description */
+  result: string;
+}
+
+function bodyOf(kind: Kind, i: number): { path: string; body: string } {
+  const messages = [{ role: 'user', content: `soak request ${i}: summarise the quarterly cost report` }];
+  const stream = kind.endsWith('stream');
+  if (kind.startsWith('messages')) return { path: '/v1/messages', body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, stream, messages }) };
+  return { path: '/v1/chat/completions', body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, stream, stream_options: stream ? { include_usage: true } : undefined, messages }) };
+}
+
+function classify(kind: Kind, status: number, text: string): string {
+  const anthropic = kind.startsWith('messages');
+  if (status === 200) {
+    if (!kind.endsWith('stream')) {
+      try {
+        const j = JSON.parse(text);
+        return (anthropic ? j.type === 'message' : j.object === 'chat.completion') ? 'ok' : `200 with a bad body: ${text.slice(0, 200)}`;
+      } catch {
+        return `200 with unparseable body: ${text.slice(0, 200)}`;
+      }
+    }
+    const errorEvent = anthropic ? /event: error\ndata: \{"type":"error","error":\{"type":"\w+","message":/ : /data: \{"error":\{"message":/;
+    if (errorEvent.test(text)) return 'stream-error';
+    const end = anthropic ? /event: message_stop/ : /data: \[DONE\]\n\n$/;
+    return end.test(text) ? 'ok' : `stream ended without its terminator: …${text.slice(-200)}`;
+  }
+  if (status >= 500 && ![502, 503, 504].includes(status)) return `gateway ${status}: ${text.slice(0, 200)}`;
+  try {
+    const j = JSON.parse(text);
+    const ok = anthropic ? j.type === 'error' && typeof j.error?.message === 'string' : typeof j.error?.message === 'string' && typeof j.error?.code === 'string';
+    return ok ? 'clean-error' : `error body in the wrong shape: ${text.slice(0, 200)}`;
+  } catch {
+    return `error body not JSON: ${text.slice(0, 200)}`;
+  }
+}
+
+function send(base: string, agent: Agent, id: string, kind: Kind, i: number): Promise<Outcome> {
+  const { path, body } = bodyOf(kind, i);
+  return new Promise((resolve) => {
+    const o: Outcome = { id, kind, result: 'no answer' };
+    let done = false;
+    const finish = (r?: string) => {
+      if (done) return;
+      done = true;
+      if (r) o.result = r;
+      resolve(o);
+    };
+    const req = httpRequest(new URL(path, base), { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-costgate-request-id': id } }, (res) => {
+      o.status = res.statusCode;
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => finish(res.complete ? classify(kind, res.statusCode ?? 0, text) : 'response cut'));
+      res.on('error', (e) => finish(`response error: ${e.message}`));
+      res.on('close', () => finish(res.complete ? undefined : 'response closed early'));
+    });
+    // No answer within 30 s (timeouts are 2 s upstream, 3 attempts): a hang.
+    req.setTimeout(30_000, () => req.destroy(new Error('client timeout: no answer in 30 s')));
+    req.on('error', (e) => finish(`request error: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+    req.end(body);
+  });
+}
+
+export interface SoakResult {
+  options: SoakOptions;
+  loadavgStart: number[];
+  loadavgEnd: number[];
+  sent: number;
+  results: Record<string, number>;
+  statuses: Record<string, number>;
+  failures: string[];
+  ledger: { rows: number; attemptRows: number; attemptCountSum: number; missing: number; duplicates: number; unknown: number; attemptMismatch: number; retried: number };
+  samples: Sample[];
+  rssGrowthKb: number;
+  fdGrowth: number;
+  achievedRate: number;
+  ok: boolean;
+}
+
+export async function soak(o: SoakOptions): Promise<SoakResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'costgate-soak-'));
+  const ledgerPath = join(dir, 'ledger.db');
+  const cfg = {
+    server: { port: 0, shutdownGraceMs: 30_000 },
+    providers: {
+      sim: {
+        type: 'simulator',
+        simulator: { ttftMs: 5, perTokenMs: 1, jitterMs: 5, defaultOutputTokens: 16, faultRate: o.faultRate, faults: ['429', '500', '503', 'timeout', 'cut-stream'], seed: 7 },
+        timeouts: { connectMs: 1000, firstByteMs: 2000, totalMs: 5000, idleMs: 1000 },
+      },
+    },
+    retries: { attempts: 3, baseDelayMs: 10, maxDelayMs: 100, maxRetryAfterMs: 200 },
+    // One deployment: an open circuit would turn the faults into 503s without attempts; keep it closed.
+    circuitBreaker: { failureThreshold: 1_000_000, cooldownMs: 1000 },
+    ledger: { store: 'sqlite', path: ledgerPath },
+  };
+  writeFileSync(join(dir, 'costgate.json'), JSON.stringify(cfg));
+  const env = { ...process.env };
+  for (const k of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'COSTGATE_CONFIG']) delete env[k];
+  const child: ChildProcess = spawn(process.execPath, [BIN, 'start', '--config', join(dir, 'costgate.json')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c.length + err.length < 1_000_000 ? c : ''));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}\n${err}`)), 30_000);
+      child.stdout!.on('data', () => {
+        const m = /costgate listening on (http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+      void exited.then((code) => reject(new Error(`gateway exited (${code}) before listening:\n${out}\n${err}`)));
+    });
+    const pid = child.pid!;
+    const agent = new Agent({ keepAlive: true, maxSockets: 512 });
+    const t0 = Date.now();
+    const samples: Sample[] = [];
+    const loadavgStart = loadavg();
+    const pending: Promise<Outcome>[] = [];
+    const total = Math.round(o.durationSec * o.rate);
+    // Warm-up sample once the tokenizers and connection pools are up (5 s, or a tenth of a short run).
+    const warmMs = Math.min(5000, (o.durationSec * 1000) / 4);
+    let nextSample = warmMs;
+    const sampleEvery = Math.max(1000, (o.durationSec * 1000) / 20);
+    for (let i = 0; i < total; i++) {
+      const due = t0 + (i * 1000) / o.rate;
+      const wait = due - Date.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      if (Date.now() - t0 >= nextSample) {
+        samples.push(sample(pid, t0));
+        nextSample += sampleEvery;
+      }
+      pending.push(send(url, agent, `soak-${i}`, KINDS[i % KINDS.length]!, i));
+    }
+    const sendSec = (Date.now() - t0) / 1000;
+    // The end sample under the same load as the start one (the upstream pool and in-flight count at steady state).
+    samples.push(sample(pid, t0));
+    const underLoad = samples.length;
+    const outcomes = await Promise.all(pending);
+    // Let keep-alive sockets idle out of the count: the end sample is of the same steady state as the start.
+    agent.destroy();
+    await new Promise((r) => setTimeout(r, 500));
+    samples.push(sample(pid, t0));
+    const loadavgEnd = loadavg();
+    child.kill('SIGTERM');
+    const code = await exited;
+    if (code !== 0) throw new Error(`gateway exited ${code} after SIGTERM:\n${err.slice(-2000)}`);
+
+    const results: Record<string, number> = {};
+    const statuses: Record<string, number> = {};
+    const failures: string[] = [];
+    for (const x of outcomes) {
+      const r = ['ok', 'clean-error', 'stream-error'].includes(x.result) ? x.result : 'FAILED';
+      results[r] = (results[r] ?? 0) + 1;
+      statuses[String(x.status ?? 'none')] = (statuses[String(x.status ?? 'none')] ?? 0) + 1;
+      if (r === 'FAILED' && failures.length < 20) failures.push(`${x.id} ${x.kind}: ${x.result}`);
+    }
+    const db = new Database(ledgerPath, { readonly: true });
+    const rows = db.prepare('SELECT uid, request_id, attempt_count FROM ledger_requests').all() as { uid: string; request_id: string; attempt_count: number }[];
+    const attemptsByUid = new Map((db.prepare('SELECT uid, COUNT(*) AS n FROM ledger_attempts GROUP BY uid').all() as { uid: string; n: number }[]).map((r) => [r.uid, r.n]));
+    const attemptRows = (db.prepare('SELECT COUNT(*) AS n FROM ledger_attempts').get() as { n: number }).n;
+    db.close();
+    const sentIds = new Set(outcomes.map((x) => x.id));
+    const seen = new Map<string, number>();
+    let attemptMismatch = 0;
+    let attemptCountSum = 0;
+    let retried = 0;
+    for (const r of rows) {
+      seen.set(r.request_id, (seen.get(r.request_id) ?? 0) + 1);
+      attemptCountSum += r.attempt_count;
+      if (r.attempt_count > 1) retried++;
+      if ((attemptsByUid.get(r.uid) ?? 0) !== r.attempt_count) attemptMismatch++;
+    }
+    const ledger = {
+      rows: rows.length,
+      attemptRows,
+      attemptCountSum,
+      missing: [...sentIds].filter((id) => !seen.has(id)).length,
+      duplicates: [...seen.values()].filter((n) => n > 1).length,
+      unknown: [...seen.keys()].filter((id) => !sentIds.has(id)).length,
+      attemptMismatch,
+      retried,
+    };
+    const first = samples[0]!;
+    const last = samples[underLoad - 1]!;
+    const rssGrowthKb = last.rssKb - first.rssKb;
+    const fdGrowth = last.fds - first.fds;
+    // Flat: the end-of-load RSS within 25 % (+16 MiB of allocator slack) of the warm-up sample; descriptors (mostly
+    // upstream keep-alive sockets, which follow the momentary concurrency) no more than 20 % + 16 above the highest
+    // count of the first half of the run, and back down once the load is over.
+    const firstHalf = samples.slice(0, Math.max(1, Math.floor(underLoad / 2)));
+    const fdCeiling = Math.max(...firstHalf.map((x) => x.fds)) * 1.2 + 16;
+    const idle = samples[samples.length - 1]!;
+    const flat = rssGrowthKb <= first.rssKb * 0.25 + 16 * 1024 && samples.slice(0, underLoad).every((x) => x.fds <= fdCeiling) && idle.fds <= fdCeiling;
+    const ok =
+      !results.FAILED && ledger.missing === 0 && ledger.duplicates === 0 && ledger.unknown === 0 && ledger.attemptMismatch === 0 && ledger.attemptRows === ledger.attemptCountSum && flat;
+    return { options: o, loadavgStart, loadavgEnd, sent: outcomes.length, results, statuses, failures, ledger, samples, rssGrowthKb, fdGrowth, achievedRate: Math.round(outcomes.length / sendSec), ok };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const o = parseArgs(process.argv.slice(2));
+  console.log(`soak: ${o.durationSec} s at ${o.rate} req/s, ${Math.round(o.faultRate * 100)} % faults (load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  soak(o).then(
+    (r) => {
+      const s0 = r.samples[0]!;
+      const s1 = r.samples[r.samples.length - 2]!;
+      const idle = r.samples[r.samples.length - 1]!;
+      console.log(JSON.stringify(r, null, 1));
+      console.log(
+        `sent ${r.sent} (${r.achievedRate}/s): ${JSON.stringify(r.results)}; statuses ${JSON.stringify(r.statuses)}; ledger ${r.ledger.rows} rows, ${r.ledger.attemptRows} attempts (${r.ledger.retried} calls retried), missing ${r.ledger.missing}, duplicates ${r.ledger.duplicates}; ` +
+          `RSS ${(s0.rssKb / 1024).toFixed(1)} → ${(s1.rssKb / 1024).toFixed(1)} MiB, fds ${s0.fds} → ${s1.fds} (${idle.fds} idle after); load ${r.loadavgStart.map((x) => x.toFixed(2)).join(' ')} → ${r.loadavgEnd.map((x) => x.toFixed(2)).join(' ')}; ${r.ok ? 'OK' : 'FAILED'}`,
+      );
+      if (o.json) writeFileSync(o.json, JSON.stringify(r, null, 1));
+      process.exitCode = r.ok ? 0 : 1;
+    },
+    (e) => {
+      console.error(e);
+      process.exitCode = 2;
+    },
+  );
+}
