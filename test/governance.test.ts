@@ -345,3 +345,15 @@ test('rate limits on the Anthropic surface and on streams: headers on the admitt
     assert.equal(r.headers.get('x-ratelimit-limit-requests'), '1');
   });
 });
+
+test('attribution values that name Object.prototype members (constructor, toString, __proto__) are plain values, not config entries', async () => {
+  await withTestGateway(
+    { config: { ledger: { store: 'memory' }, limits: { tiers: { free: { requestsPerDay: 100 } }, users: { ann: 'free' } }, features: { f: { priority: 'optional' } }, cache: { enabled: true, features: { f: { ttl: '1m' } } }, batch: { features: { f: '6h' } } } as never },
+    async (t) => {
+      for (const v of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']) {
+        const r = await post(t, chat('proto', { temperature: 0 }), { 'x-costgate-feature': v, 'x-costgate-user': v, 'x-costgate-tier': v, 'x-costgate-team': v });
+        assert.equal(r.status, 200, `${v}: ${r.text}`);
+      }
+    },
+  );
+});

@@ -13,6 +13,7 @@ import type { RateConfig } from '../config/schema.js';
 import type { BudgetItem } from '../stores/budgets/types.js';
 import { windowAt, type WindowSpec } from '../budgets/window.js';
 import { attributionOf } from './scope.js';
+import { own } from '../util/own.js';
 
 export type Metric = 'requests' | 'tokens';
 type Per = 'minute' | 'day';
@@ -41,12 +42,12 @@ export interface LimitCheck {
 /** The tier of a call: configured user → tier, then key → tier, then the trusted header, then the default. */
 export function tierOf(ctx: Ctx, l: ResolvedLimits): string | undefined {
   const u = ctx.meta.user;
-  if (u !== undefined && l.users[u] !== undefined) return l.users[u];
+  if (own(l.users, u) !== undefined) return l.users[u!];
   const k = ctx.meta.apiKeyId;
-  if (k !== undefined && l.keys[k] !== undefined) return l.keys[k];
+  if (own(l.keys, k) !== undefined) return l.keys[k!];
   if (l.trustTierHeader) {
     const h = ctx.req.headers['x-costgate-tier'];
-    if (h !== undefined && h !== '' && h in l.tiers) return h;
+    if (h !== undefined && h !== '' && own(l.tiers, h) !== undefined) return h;
   }
   return l.defaultTier;
 }

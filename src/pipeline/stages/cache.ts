@@ -26,6 +26,7 @@ import type { CacheEntry, CacheHeader, CacheStore, SemanticLayer } from '../../c
 import { cacheKey, nonDeterministic, semanticParts } from '../../cache/key.js';
 import { Assembler, replayEvents } from '../../cache/replay.js';
 import { Flights, Tee, responseOf, sameForAll, type FlightResult } from '../../cache/flights.js';
+import { own } from '../../util/own.js';
 
 export interface CacheStageOptions {
   config: ResolvedCache;
@@ -39,8 +40,8 @@ export interface CacheStageOptions {
 
 /** The policy that applies to a call: feature over route over the section's defaults. */
 export function cachePolicy(c: ResolvedCache, ctx: Pick<Ctx, 'model' | 'meta'>, deployment?: string): Required<Omit<ResolvedCachePolicy, 'threshold'>> & { threshold?: number } {
-  const route = c.routes[ctx.model] ?? (deployment !== undefined ? c.routes[deployment] : undefined) ?? {};
-  const feat = (ctx.meta.feature !== undefined ? c.features[ctx.meta.feature] : undefined) ?? {};
+  const route = own(c.routes, ctx.model) ?? own(c.routes, deployment) ?? {};
+  const feat = own(c.features, ctx.meta.feature) ?? {};
   const pick = <K extends keyof ResolvedCachePolicy>(k: K) => feat[k] ?? route[k];
   return {
     enabled: pick('enabled') ?? c.enabled,

@@ -14,6 +14,7 @@ import { uuid7 } from '../../util/uuid7.js';
 import { buildUpstreamCall } from './dispatch-request.js';
 import { BATCH_PROVIDER_TYPES, type Batcher } from '../../batch/batcher.js';
 import { webhookUrlProblem } from '../../batch/webhook.js';
+import { own } from '../../util/own.js';
 
 /** Headers replayed on a synchronous fallback: attribution only (never credentials or hop headers). */
 const REPLAY = ['x-costgate-feature', 'x-costgate-user', 'x-costgate-team', 'x-costgate-priority', 'x-costgate-tier', 'anthropic-version', 'anthropic-beta'];
@@ -24,7 +25,7 @@ export const defer = (batcher: Batcher, deferOptional = false): Stage =>
     const cfg = batcher.cfg;
     const header = ctx.req.headers['x-costgate-defer']?.trim();
     if (header === 'none' || header === '0') return next();
-    let spec = header || (ctx.meta.feature !== undefined ? cfg.features[ctx.meta.feature] : undefined);
+    let spec = header || own(cfg.features, ctx.meta.feature);
     if (!spec) {
       if (!deferOptional || ctx.meta.priority !== 'optional' || ctx.stream || ctx.endpoint === 'embeddings' || !cfg.enabled) return next();
       try {

@@ -17,6 +17,7 @@ import type { ResolvedConfig } from '../../config/load.js';
 import type { BudgetStore } from '../../stores/budgets/types.js';
 import { limitChecks, rateLimitHeaders, tierOf } from '../../governance/limits.js';
 import { inputTokens } from '../../governance/input-tokens.js';
+import { own as ownEntry } from '../../util/own.js';
 
 export interface LimitsOptions {
   config: Pick<ResolvedConfig, 'limits' | 'features' | 'priorities'>;
@@ -37,7 +38,7 @@ export const limits = (o: LimitsOptions): Stage => {
   const { limits: l, features, priorities } = o.config;
   const configured = l.rules.length > 0;
   return async function limits(ctx, next) {
-    const f = ctx.meta.feature !== undefined ? features[ctx.meta.feature] : undefined;
+    const f = ownEntry(features, ctx.meta.feature);
     ctx.meta.priority ??= (f?.priority ?? priorities.default) as Priority;
 
     // 2. Input-token cap.
