@@ -6,20 +6,19 @@
  * it was marked) — and started again. Every time: every job completes, the ledger has exactly one row per job (batch
  * priced), and the provider received each line exactly once (nothing submitted, so nothing billed, twice).
  */
+import { startCliGateway } from './helpers/cli.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startSimulator, type Simulator } from '../src/providers/simulator/server.js';
 import { PG_URL, requirePostgres } from './helpers/services.js';
 
-const BIN = fileURLToPath(new URL('../../bin/costgate.js', import.meta.url));
 const N = 20;
 
 interface Child {
@@ -29,32 +28,7 @@ interface Child {
   output: () => string;
 }
 
-async function startCli(cfgPath: string, dir: string, env: NodeJS.ProcessEnv): Promise<Child> {
-  const clean = { ...process.env, ...env };
-  for (const k of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'COSTGATE_CONFIG']) delete clean[k];
-  if (!env.COSTGATE_BATCH_CRASH_AT) delete clean.COSTGATE_BATCH_CRASH_AT;
-  const child = spawn(process.execPath, [BIN, 'start', '--config', cfgPath], { cwd: dir, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}`)), 20_000);
-    const check = () => {
-      const m = /costgate listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited (${code}) before listening:\n${out}`));
-    });
-  });
-  return { child, url, exited, output: () => out };
-}
+const startCli = (cfgPath: string, dir: string, env: NodeJS.ProcessEnv): Promise<Child> => startCliGateway(cfgPath, dir, env);
 
 async function defer(url: string, i: number, point: string): Promise<string> {
   const res = await fetch(`${url}/v1/chat/completions`, {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { startTestGateway, postJson, type TestGateway } from './helpers/gateway.js';
 import { startSimulator, type Simulator } from '../src/providers/simulator/server.js';
 import type { SemanticLayer } from '../src/cache/types.js';
 import type { GatewayOptions } from '../src/gateway.js';
@@ -36,17 +36,7 @@ async function rig(cache: Record<string, unknown>, o: { sim?: Parameters<typeof 
     t,
     sim,
     calls: (path = CHAT) => sim.counts[path] ?? 0,
-    async post(path, body, headers = {}) {
-      const res = await fetch(t.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(path === MSGS ? { 'anthropic-version': '2023-06-01' } : {}), ...headers }, body: JSON.stringify(body) });
-      const text = await res.text();
-      let json: any;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      return { status: res.status, headers: res.headers, text, json };
-    },
+    post: (path, body, headers = {}) => postJson(t.url + path, body, { ...(path === MSGS ? { 'anthropic-version': '2023-06-01' } : {}), ...headers }),
     async close() {
       await t.close();
       await sim.close();

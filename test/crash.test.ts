@@ -8,20 +8,19 @@
  * - budget reservations: the memory store's die with the process (a restarted gateway reserves from zero); the Redis
  *   store's outlive it and are released once `reservationTtlMs` has passed (the next reserve reconciles them).
  */
+import { startCliGateway } from './helpers/cli.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Agent, request as httpRequest } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { REDIS_URL, requireRedis } from './helpers/services.js';
 
-const BIN = fileURLToPath(new URL('../../bin/costgate.js', import.meta.url));
 
 interface Child {
   child: ChildProcess;
@@ -32,29 +31,7 @@ interface Child {
 async function startCli(config: object, dir: string): Promise<Child> {
   const cfgPath = join(dir, 'costgate.json');
   writeFileSync(cfgPath, JSON.stringify(config));
-  const env = { ...process.env };
-  for (const k of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'COSTGATE_CONFIG']) delete env[k];
-  const child = spawn(process.execPath, [BIN, 'start', '--config', cfgPath], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}\n${err}`)), 20_000);
-    child.stdout!.on('data', () => {
-      const m = /costgate listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited (${code}) before listening:\n${out}\n${err}`));
-    });
-  });
-  return { child, url, exited };
+  return startCliGateway(cfgPath, dir);
 }
 
 interface Sent {

@@ -9,56 +9,25 @@
  * Two drains, as the README describes them: with a generous `shutdownGraceMs` every in-flight request and stream
  * finishes normally; with a short one, streams still running at the deadline are cut — and still recorded.
  */
+import { startCliGateway, type CliGateway } from './helpers/cli.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Agent, request as httpRequest } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { PG_URL, requirePostgres } from './helpers/services.js';
 
-const BIN = fileURLToPath(new URL('../../bin/costgate.js', import.meta.url));
 
-interface Gateway {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Gateway = CliGateway;
 
 async function startCli(config: object, dir: string, env: NodeJS.ProcessEnv = {}): Promise<Gateway> {
   const cfgPath = join(dir, 'costgate.json');
   writeFileSync(cfgPath, JSON.stringify(config));
-  const clean = { ...process.env, ...env };
-  for (const k of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'COSTGATE_CONFIG']) delete clean[k];
-  const child = spawn(process.execPath, [BIN, 'start', '--config', cfgPath], { cwd: dir, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}\n${err}`)), 20_000);
-    const check = () => {
-      const m = /costgate listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited (${code}) before listening:\n${out}\n${err}`));
-    });
-  });
-  return { child, url, stdout: () => out, stderr: () => err, exited };
+  return startCliGateway(cfgPath, dir, env);
 }
 
 type Kind = 'chat' | 'chat-stream' | 'messages-stream' | 'embeddings' | 'malformed';
