@@ -2,7 +2,7 @@
  * Data-driven answer quality, scored the way a routing evaluation scores it: the shipped sample table
  * (data/sim-quality, RouteLLM MMLU outcomes) sent prompt by prompt to the strong and the weak model, counting
  * `x-sim-correct`. Direct to the simulator, through the gateway's HTTP surface (a config file naming the table), and
- * against the real `costgate simulate --quality` CLI in a child process.
+ * against the real `costgate simulator --quality` CLI in a child process.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -159,8 +159,8 @@ test('through the gateway: a config file names the table (relative to the file),
   }
 });
 
-test('costgate simulate --quality FILE --port 0 serves the table', { timeout: 30_000 }, async () => {
-  const child = spawn(process.execPath, [BIN, 'simulate', '--port', '0', '--quality', TABLE], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+test('costgate simulator --quality FILE --port 0 serves the table', { timeout: 30_000 }, async () => {
+  const child = spawn(process.execPath, [BIN, 'simulator', '--port', '0', '--quality', TABLE], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));

@@ -1,5 +1,5 @@
 /**
- * The provider simulator on its own, over HTTP: `costgate simulate` as a separate process (the three endpoints, a
+ * The provider simulator on its own, over HTTP: `costgate simulator` as a separate process (the three endpoints, a
  * clean SIGTERM exit), latency from options and `x-sim-latency` (lower bounds only: the delays are real sleeps on a
  * shared machine), seeded random faults (`faultRate` and `%P`), the prompt-cache thresholds of both providers, and
  * Claude input tokens counted with Anthropic's tokenizer plus the simulator's framing (src/tokens/count.ts).
@@ -38,7 +38,7 @@ async function freePort(): Promise<number> {
 }
 
 function runCli(args: string[]) {
-  const child = spawn(process.execPath, [BIN, 'simulate', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'simulator', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -64,7 +64,7 @@ function runCli(args: string[]) {
   return { child, exited, listening, within, stdout: () => out, stderr: () => err };
 }
 
-test('`costgate simulate` as its own process: OpenAI chat, Anthropic messages, /v1/models, then a clean SIGTERM exit', async () => {
+test('`costgate simulator` as its own process: OpenAI chat, Anthropic messages, /v1/models, then a clean SIGTERM exit', async () => {
   const port = await freePort();
   const cli = runCli(['--port', String(port), '--ttft', '40', '--output-tokens', '12']);
   try {
@@ -125,7 +125,7 @@ test('`costgate simulate` as its own process: OpenAI chat, Anthropic messages, /
   }
 });
 
-test('`costgate simulate` on a port already in use exits 1 with the reason', async () => {
+test('`costgate simulator` on a port already in use exits 1 with the reason', async () => {
   await withSim({}, async (sim) => {
     const port = new URL(sim.url).port;
     const cli = runCli(['--port', port]);

@@ -56,21 +56,23 @@ export function buildCli(): Command {
     });
 
   program
-    .command('simulate')
+    .command('simulator')
     .description('run the provider simulator alone (a test and demo tool: fake OpenAI/Anthropic answers, no network)')
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('-p, --port <port>', 'listen port', int, 8788)
     .option('--ttft <ms>', 'time to first token', int, 0)
     .option('--per-token <ms>', 'delay per output token', int, 0)
     .option('--fault-rate <p>', 'share of requests that get a random fault (0..1)', parseFloat, 0)
+    .option('--jitter <ms>', 'random extra time to first token, 0..ms', int, 0)
+    .option('--faults <list>', 'comma-separated fault kinds drawn at --fault-rate (429,500,503,timeout,cut-stream,...)')
     .option('--output-tokens <n>', 'default completion length', int, 64)
     .option('--quality <file>', 'quality table (JSON): per-model and per-prompt answer correctness, reported in x-sim-correct')
     .option('--seed <n>', 'seed for faults, jitter and default-probability answers', int, 1)
-    .action(async (o: { host: string; port: number; ttft: number; perToken: number; faultRate: number; outputTokens: number; quality?: string; seed: number }) => {
+    .action(async (o: { host: string; port: number; ttft: number; perToken: number; jitter: number; faults?: string; faultRate: number; outputTokens: number; quality?: string; seed: number }) => {
       try {
         const { startSimulator } = await import('../providers/simulator/server.js');
         const quality = o.quality !== undefined ? { file: o.quality, models: {}, prompts: [] } : undefined;
-        const sim = await startSimulator({ host: o.host, port: o.port, ttftMs: o.ttft, perTokenMs: o.perToken, faultRate: o.faultRate, defaultOutputTokens: o.outputTokens, seed: o.seed, quality });
+        const sim = await startSimulator({ host: o.host, port: o.port, ttftMs: o.ttft, perTokenMs: o.perToken, jitterMs: o.jitter, faultRate: o.faultRate, ...(o.faults ? { faults: o.faults.split(',').map((x) => x.trim()).filter(Boolean) } : {}), defaultOutputTokens: o.outputTokens, seed: o.seed, quality });
         console.log(`costgate simulator on ${sim.url} (OpenAI base URL ${sim.baseUrl}, Anthropic base URL ${sim.url})`);
         process.on('SIGTERM', () => void sim.close().then(() => process.exit(0)));
         process.on('SIGINT', () => void sim.close().then(() => process.exit(0)));
