@@ -1,0 +1,191 @@
+/**
+ * The what-if levers: each takes the calls (as they stand after the levers before it) and returns them changed, with
+ * how many calls it touched and the quality risk it carries. Pure functions of the workload and the policy, so a
+ * replay is deterministic and a live run of the same workload through the gateway can be compared with it.
+ */
+import { TtlPolicy, TTL_MS, type Segment, type Ttl } from '../optimize/ttl-policy.js';
+import type { Call } from './workload.js';
+import type { WhatIfPolicy } from './policy.js';
+
+export interface SimCall extends Call {
+  /** Served by a response cache in the simulation (costs nothing). */
+  served?: 'exact' | 'semantic';
+  routedFrom?: string;
+}
+
+export interface LeverResult {
+  calls: SimCall[];
+  touched: number;
+  /** Quality risk in words (and a number when one is measured). */
+  risk: string;
+  /** Why the lever could not run on this workload, when it could not. */
+  na?: string;
+}
+
+export type LeverName = 'routing' | 'exactCache' | 'semanticCache' | 'promptCache' | 'outputCap' | 'batch' | 'summarization';
+/** The order the gateway applies them in (route before cache lookups; output and batch pricing last). */
+export const LEVERS: LeverName[] = ['routing', 'exactCache', 'semanticCache', 'promptCache', 'outputCap', 'batch', 'summarization'];
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** A stable per-call fraction in [0,1) (FNV-1a of the call's time and position): which calls the router keeps strong. */
+function unit(c: Call, i: number): number {
+  let h = 0x811c9dc5;
+  for (const ch of `${c.ts}:${i}:${c.inputTokens}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+  return (h >>> 0) / 2 ** 32;
+}
+
+export function applyLever(name: LeverName, calls: SimCall[], p: WhatIfPolicy): LeverResult | undefined {
+  switch (name) {
+    case 'routing': {
+      const r = p.routing;
+      if (!r) return undefined;
+      const feats = r.features ? new Set(r.features) : undefined;
+      let touched = 0;
+      let candidates = 0;
+      const out = calls.map((c, i) => {
+        if (c.served || c.model !== r.strong || (feats && !feats.has(c.feature ?? ''))) return c;
+        candidates++;
+        if (unit(c, i) < r.strongShare) return c;
+        touched++;
+        // Cache tokens recorded on the strong model do not carry over to another model's cache.
+        return { ...c, model: r.weak, provider: undefined, routedFrom: c.model, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0 };
+      });
+      const risk = r.quality !== undefined ? `router quality ${pct(r.quality)} of all-${r.strong} at ${pct(r.strongShare)} strong calls` : `unmeasured: set routing.quality from \`npm run eval:routing\``;
+      return { calls: out, touched, risk, ...(candidates === 0 ? { na: `no calls on ${r.strong}` } : {}) };
+    }
+    case 'exactCache': {
+      if (!p.exactCache) return undefined;
+      if (!calls.some((c) => c.fingerprint)) return { calls, touched: 0, risk: 'none (identical prompts)', na: 'the source records no prompt fingerprints (the ledger keeps no request bodies): measure live with cache.exact on' };
+      const ttl = p.exactCache.ttlMs;
+      const seen = new Map<string, number>();
+      let touched = 0;
+      const out = calls.map((c) => {
+        if (c.served || !c.fingerprint) return c;
+        const key = `${c.model}|${c.fingerprint}`;
+        const at = seen.get(key);
+        if (at !== undefined && c.ts - at <= ttl) {
+          touched++;
+          return { ...c, served: 'exact' as const };
+        }
+        seen.set(key, c.ts);
+        return c;
+      });
+      return { calls: out, touched, risk: 'none: identical requests get the identical answer' };
+    }
+    case 'semanticCache': {
+      if (!p.semanticCache) return undefined;
+      const th = p.semanticCache.threshold;
+      const shadowed = calls.filter((c) => c.shadow);
+      if (!shadowed.length) return { calls, touched: 0, risk: 'unmeasured', na: 'no semantic-cache shadow records: run the cache in shadow mode first' };
+      let touched = 0;
+      let good = 0;
+      let bad = 0;
+      const out = calls.map((c) => {
+        if (c.served || !c.shadow || c.shadow.score < th) return c;
+        touched++;
+        if (c.shadow.match === true) good++;
+        else if (c.shadow.match === false) bad++;
+        return { ...c, served: 'semantic' as const };
+      });
+      const risk = good + bad ? `shadow precision ${pct(good / (good + bad))} (${bad} of ${good + bad} would-be hits answered differently)` : 'shadow hits without a verdict';
+      return { calls: out, touched, risk };
+    }
+    case 'promptCache':
+      return p.promptCache ? promptCache(calls, p.promptCache.style, p.promptCache.minTokens) : undefined;
+    case 'outputCap': {
+      const o = p.outputCap;
+      if (!o) return undefined;
+      let touched = 0;
+      const out = calls.map((c) => {
+        const cap = (c.feature && o.features?.[c.feature]) || o.maxTokens;
+        if (c.served || c.outputTokens <= cap) return c;
+        touched++;
+        return { ...c, outputTokens: cap };
+      });
+      const live = calls.filter((c) => !c.served).length;
+      return { calls: out, touched, risk: `${pct(live ? touched / live : 0)} of answers would be cut at the cap (check those features' answers)` };
+    }
+    case 'batch': {
+      const b = p.batch;
+      if (!b) return undefined;
+      const feats = new Set(b.features);
+      let touched = 0;
+      const out = calls.map((c) => {
+        if (c.served || c.batch || !feats.has(c.feature ?? '')) return c;
+        touched++;
+        return { ...c, batch: true };
+      });
+      return { calls: out, touched, risk: 'none on quality; answers arrive within the batch window (up to 24 h)', ...(touched === 0 ? { na: `no calls from ${b.features.join(', ')}` } : {}) };
+    }
+    case 'summarization':
+      return p.summarization ? { calls, touched: 0, risk: 'unmeasured', na: 'needs stored conversations (neither the ledger nor the traces hold message text)' } : undefined;
+  }
+}
+
+/**
+ * Provider prompt caching over the calls' prefixes (the ledger's stable-prefix hash and tokens, or Mooncake's block
+ * chain), with the provider's cache modelled as in `src/optimize/prompt-cache-sim.ts`: reads refresh the TTL;
+ * Anthropic-style writes are chosen online by the gateway's `TtlPolicy`; OpenAI-style caching is automatic.
+ */
+function promptCache(calls: SimCall[], style: 'anthropic' | 'openai', minTokens: number): LeverResult {
+  const withPrefix = calls.filter((c) => !c.served && (c.blocks?.length || c.prefixHash));
+  if (!withPrefix.length) return { calls, touched: 0, risk: 'none (the provider serves the same tokens)', na: 'the source records no prompt prefixes' };
+  const cache = new Map<string, { exp: number; ttl: Ttl }>();
+  const learners = new Map<string, TtlPolicy>();
+  let touched = 0;
+  const out = calls.map((c) => {
+    if (c.served) return c;
+    const segs = segmentsOf(c);
+    if (!segs.length) return c;
+    const keyed = segs.map((s) => ({ ...s, key: `${c.model}|${s.key}` }));
+    const now = c.ts;
+    let m = 0;
+    for (const s of keyed) {
+      const e = cache.get(s.key);
+      if (e && e.exp >= now) m++;
+      else break;
+    }
+    const upTo = (i: number) => keyed.slice(0, i + 1).reduce((a, s) => a + s.tokens, 0);
+    let read = m > 0 ? upTo(m - 1) : 0;
+    let w5 = 0;
+    let w1 = 0;
+    if (style === 'openai') {
+      if (c.inputTokens < minTokens) return { ...c, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0 };
+      if (read < minTokens) read = 0;
+      for (const s of keyed) cache.set(s.key, { exp: now + TTL_MS['5m'], ttl: '5m' });
+    } else {
+      for (let i = 0; i < m; i++) {
+        const e = cache.get(keyed[i]!.key)!;
+        e.exp = Math.max(e.exp, now + TTL_MS[e.ttl]);
+      }
+      let learner = learners.get(c.model);
+      if (!learner) learners.set(c.model, (learner = new TtlPolicy()));
+      const plan = learner.plan(now, keyed);
+      if (plan.write && plan.write.index >= m && upTo(plan.write.index) >= minTokens) {
+        const w = upTo(plan.write.index) - read;
+        if (plan.write.ttl === '1h') w1 = w;
+        else w5 = w;
+        for (let i = m; i <= plan.write.index; i++) cache.set(keyed[i]!.key, { exp: now + TTL_MS[plan.write.ttl], ttl: plan.write.ttl });
+      }
+      learner.commit(now, keyed, plan);
+    }
+    if (read || w5 || w1) touched++;
+    return { ...c, cacheReadTokens: read, cacheWrite5mTokens: w5, cacheWrite1hTokens: w1 };
+  });
+  return { calls: out, touched, risk: 'none: the provider serves the same tokens' };
+}
+
+function segmentsOf(c: Call): Segment[] {
+  if (c.blocks?.length) {
+    const out: Segment[] = [];
+    let before = 0;
+    c.blocks.forEach((h, i) => {
+      const upto = Math.min((i + 1) * 512, c.inputTokens);
+      out.push({ key: String(h), tokens: Math.max(0, upto - before) });
+      before = upto;
+    });
+    return out;
+  }
+  return c.prefixHash && c.prefixTokens ? [{ key: c.prefixHash, tokens: Math.min(c.prefixTokens, c.inputTokens) }] : [];
+}
