@@ -155,7 +155,11 @@ export interface SoakResult {
   results: Record<string, number>;
   statuses: Record<string, number>;
   failures: string[];
-  ledger: { rows: number; attemptRows: number; attemptCountSum: number; missing: number; duplicates: number; unknown: number; attemptMismatch: number; retried: number };
+  /** Failed requests by the 10-second window they were sent in. */
+  failuresBySec: Record<string, number>;
+  /** The gateway's stderr (its last 4 kB) when anything failed. */
+  gatewayStderr?: string;
+  ledger: { rows: number; missingIds: string[]; attemptRows: number; attemptCountSum: number; missing: number; duplicates: number; unknown: number; attemptMismatch: number; retried: number };
   samples: Sample[];
   rssGrowthKb: number;
   fdGrowth: number;
@@ -281,11 +285,17 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     const results: Record<string, number> = {};
     const statuses: Record<string, number> = {};
     const failures: string[] = [];
+    const failuresBySec: Record<string, number> = {};
     for (const x of outcomes) {
       const r = ['ok', 'clean-error', 'stream-error'].includes(x.result) ? x.result : 'FAILED';
       results[r] = (results[r] ?? 0) + 1;
       statuses[String(x.status ?? 'none')] = (statuses[String(x.status ?? 'none')] ?? 0) + 1;
-      if (r === 'FAILED' && failures.length < 20) failures.push(`${x.id} ${x.kind}: ${x.result}`);
+      if (r === 'FAILED') {
+        if (failures.length < 20) failures.push(`${x.id} ${x.kind}: ${x.result}`);
+        // When they happened: the send time's 10-second bucket (ids are sequential at the fixed rate).
+        const bucket = String(Math.floor(Number(x.id.slice(5)) / o.rate / 10) * 10);
+        failuresBySec[bucket] = (failuresBySec[bucket] ?? 0) + 1;
+      }
     }
     const db = new Database(ledgerPath, { readonly: true });
     const rows = db.prepare('SELECT uid, request_id, attempt_count FROM ledger_requests').all() as { uid: string; request_id: string; attempt_count: number }[];
@@ -308,6 +318,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       attemptRows,
       attemptCountSum,
       missing: [...sentIds].filter((id) => !seen.has(id)).length,
+      missingIds: [...sentIds].filter((id) => !seen.has(id)).slice(0, 20),
       duplicates: [...seen.values()].filter((n) => n > 1).length,
       unknown: [...seen.keys()].filter((id) => !sentIds.has(id)).length,
       attemptMismatch,
@@ -329,7 +340,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     const flat = rssGrowthKb <= first.rssKb * 0.25 + 16 * 1024 && descriptorsOk;
     const ok =
       !results.FAILED && ledger.missing === 0 && ledger.duplicates === 0 && ledger.unknown === 0 && ledger.attemptMismatch === 0 && ledger.attemptRows === ledger.attemptCountSum && flat;
-    return { options: o, loadavgStart, loadavgEnd, sent: outcomes.length, results, statuses, failures, ledger, samples, rssGrowthKb, fdGrowth, achievedRate: Math.round(outcomes.length / sendSec), ok };
+    return { options: o, loadavgStart, loadavgEnd, sent: outcomes.length, results, statuses, failures, failuresBySec, ...(ok ? {} : { gatewayStderr: gateway.err().slice(-4000) }), ledger, samples, rssGrowthKb, fdGrowth, achievedRate: Math.round(outcomes.length / sendSec), ok };
   } finally {
     if (gateway && gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
     if (sim.child.exitCode === null) sim.child.kill('SIGKILL');
