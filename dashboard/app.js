@@ -1,0 +1,319 @@
+// The costgate dashboard: plain browser JavaScript over the admin API (/v1/costgate/*), charts drawn with uPlot.
+// Every value from the ledger (feature, user and model names come from clients) is inserted as text, never as HTML.
+// Money arrives as exact decimal USD strings; it is parsed to a number only to plot, and printed from the string.
+'use strict';
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#64748b'];
+  let charts = [];
+
+  function h(tag, attrs, ...kids) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k === 'style') el.style.cssText = v;
+      else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of kids.flat()) if (c !== undefined && c !== null) el.append(c instanceof Node ? c : String(c));
+    return el;
+  }
+
+  async function api(path) {
+    const r = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+    if (r.status === 401) {
+      location.reload();
+      throw new Error('signed out');
+    }
+    const body = await r.json().catch(() => undefined);
+    if (!r.ok) {
+      const e = new Error((body && body.error && body.error.message) || `HTTP ${r.status}`);
+      e.status = r.status;
+      throw e;
+    }
+    return body;
+  }
+
+  // "$1.23" from cents up, else 6 decimals, or 9 when the nano-dollar digits are not zero (as the CLI reports print).
+  function usd(s) {
+    const m = /^(-?)(\d+)\.(\d{9})$/.exec(String(s));
+    if (!m) return String(s);
+    const nanos = BigInt(m[2] + m[3]);
+    let d = nanos >= 100000000000n ? 2 : nanos % 1000n === 0n ? 6 : 9;
+    const unit = 10n ** BigInt(9 - d);
+    let q = nanos / unit;
+    const r2 = (nanos % unit) * 2n;
+    if (r2 > unit || (r2 === unit && q % 2n === 1n)) q += 1n;
+    const scale = 10n ** BigInt(d);
+    return `${m[1]}$${(q / scale).toLocaleString('en-US')}.${String(q % scale).padStart(d, '0')}`;
+  }
+  // Integer nano-dollars (attempt rows) → the API's decimal USD string, exactly.
+  const nanosUsd = (n) => {
+    const a = BigInt(Math.abs(n));
+    return `${n < 0 ? '-' : ''}${a / 1000000000n}.${String(a % 1000000000n).padStart(9, '0')}`;
+  };
+  const pct = (x) => `${(x * 100).toFixed(1)}%`;
+  const int = (x) => Math.round(x).toLocaleString('en-US');
+  const num = (s) => Number(s);
+  const bar = (fraction, cls) => h('div', { class: `bar ${cls || ''}`, title: pct(fraction) }, h('span', { style: `width:${Math.max(0, Math.min(1, fraction)) * 100}%` }));
+  const empty = (text) => h('p', { class: 'empty' }, text);
+
+  function table(headers, rows) {
+    return h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, headers.map((x) => h('th', { class: x.num ? 'num' : undefined }, x.label || x)))),
+      h('tbody', {}, rows),
+    );
+  }
+  const td = (v, n) => h('td', { class: n ? 'num' : undefined }, v);
+
+  function params() {
+    const q = new URLSearchParams({ since: $('range').value, bucket: $('bucket').value });
+    return q;
+  }
+
+  function plot(el, t, series, o = {}) {
+    el.replaceChildren();
+    if (!t.length) return void el.append(empty('no data in this range'));
+    const width = Math.max(320, el.clientWidth || el.parentElement.clientWidth - 32);
+    const fmt = o.fmt || ((v) => (v === null || v === undefined ? '–' : String(v)));
+    const u = new uPlot(
+      {
+        width,
+        height: o.height || 240,
+        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
+        scales: { x: { time: true } },
+        series: [
+          { label: 'UTC' },
+          ...series.map((s, i) => ({
+            label: s.label,
+            stroke: s.color || PALETTE[i % PALETTE.length],
+            width: 2,
+            dash: s.dash,
+            fill: s.fill,
+            spanGaps: true,
+            points: { show: t.length <= 72 },
+            value: (_, v) => fmt(v),
+          })),
+        ],
+        axes: [{}, { size: 70, values: (_, ticks) => ticks.map((v) => (o.axis ? o.axis(v) : String(v))) }],
+      },
+      [t, ...series.map((s) => s.values)],
+      el,
+    );
+    charts.push(u);
+  }
+  const usdAxis = (v) => (v >= 1 ? `$${v.toFixed(2)}` : `$${Number(v.toPrecision(3))}`);
+  const usdValue = (v) => (v === null || v === undefined ? '–' : `$${Number(v.toPrecision(6))}`);
+
+  function kpis(o) {
+    const t = o.totals;
+    const cards = [
+      ['Total spend', usd(t.cost_usd), 'spend', t.cost_usd],
+      ['Baseline (without costgate)', usd(t.baseline_cost_usd), 'baseline', t.baseline_cost_usd],
+      ['Saved', usd(t.saved_usd), 'saved', t.saved_usd],
+      ['Requests', int(t.requests), 'requests'],
+      ['Cache hit rate', pct(o.cache.hit_rate), 'cache-hit-rate'],
+      ['Error cost', usd(o.errors.cost_usd), 'error-cost', o.errors.cost_usd],
+      ['Retry cost', usd(o.retries.cost_usd), 'retry-cost', o.retries.cost_usd],
+    ];
+    $('kpis').replaceChildren(
+      ...cards.map(([label, value, id, exact]) => h('div', { class: 'kpi', id: `kpi-${id}`, 'data-usd': exact }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value))),
+    );
+  }
+
+  function paretoTable(el, p, what) {
+    if (!p.rows.length) return void el.replaceChildren(empty(`no ${what}s in this range`));
+    el.replaceChildren(
+      h('p', {}, `${p.groups_for_80} of ${p.groups} ${what}s make 80% of spend; the top 20% make ${pct(p.cost_share_of_top_20)}.`),
+      table(
+        [what, { label: 'requests', num: 1 }, { label: 'spend', num: 1 }, 'share', { label: 'cumulative', num: 1 }],
+        p.rows.map((r) => h('tr', {}, td(r.name), td(int(r.requests), 1), td(usd(r.cost_usd), 1), h('td', {}, bar(r.share)), td(pct(r.cumulative_share), 1))),
+      ),
+    );
+  }
+
+  function cacheTable(o) {
+    const c = o.cache;
+    $('cache').replaceChildren(
+      h('p', {}, `${pct(c.hit_rate)} of requests were answered from a cache layer.`),
+      table(
+        ['layer', { label: 'hits', num: 1 }, 'hit rate', { label: '', num: 1 }, { label: 'avoided', num: 1 }],
+        c.layers.map((l) => h('tr', { 'data-layer': l.layer }, td(l.layer), td(int(l.hits), 1), h('td', {}, bar(l.hit_rate)), td(pct(l.hit_rate), 1), td(usd(l.avoided_cost_usd), 1))),
+      ),
+    );
+  }
+
+  function errorsTable(o) {
+    const e = o.errors;
+    const r = o.retries;
+    $('errors').replaceChildren(
+      table(
+        ['', { label: 'requests', num: 1 }, { label: 'cost', num: 1 }, { label: 'share of spend', num: 1 }],
+        [
+          h('tr', {}, td(`errors (${pct(e.rate)} of requests)`), td(int(e.requests), 1), td(usd(e.cost_usd), 1), td(pct(e.share_of_cost), 1)),
+          h('tr', {}, td(`retried (${int(r.attempts)} failed attempts)`), td(int(r.requests), 1), td(usd(r.cost_usd), 1), td(pct(r.share_of_cost), 1)),
+        ],
+      ),
+    );
+  }
+
+  function budgetsTable(b) {
+    const el = $('budgets');
+    if (b && b.error) return void el.replaceChildren(h('p', { class: 'error' }, b.error));
+    if (!b.length) return void el.replaceChildren(empty('no budgets configured'));
+    el.replaceChildren(
+      table(
+        ['budget', 'scope', 'window', { label: 'spent', num: 1 }, { label: 'limit', num: 1 }, 'used', { label: '', num: 1 }, { label: 'projected', num: 1 }, 'projected use', 'resets (UTC)'],
+        b.map((x) =>
+          h(
+            'tr',
+            { 'data-budget': x.name },
+            td(`${x.name}${x.mode === 'soft' ? ' (soft)' : ''}`),
+            td(x.scope === 'global' ? 'global' : `${x.scope} = ${x.value}`),
+            td(x.window),
+            td(usd(x.spent_usd), 1),
+            td(usd(x.limit_usd), 1),
+            h('td', {}, bar(x.used, x.used >= 1 ? 'over' : '')),
+            td(pct(x.used), 1),
+            td(x.projection === 'rolling' ? `${usd(x.projected_usd)} (rolling)` : usd(x.projected_usd), 1),
+            h('td', {}, bar(x.projected_used, x.projected_used >= 1 ? 'over' : 'proj')),
+            td(x.resets_at.replace('T', ' ').slice(0, 16)),
+          ),
+        ),
+      ),
+    );
+  }
+
+  async function alerts() {
+    const el = $('alerts');
+    let body;
+    try {
+      body = await api('/v1/costgate/alerts?limit=20');
+    } catch (e) {
+      // The alerts API is optional (not every gateway has it): absent means there is nothing to show.
+      if (e.status === 404) return void el.replaceChildren(empty('no alerts'));
+      return void el.replaceChildren(h('p', { class: 'error' }, `alerts: ${e.message}`));
+    }
+    const list = Array.isArray(body) ? body : body.data || body.alerts || [];
+    if (!list.length) return void el.replaceChildren(empty('no alerts'));
+    el.replaceChildren(
+      ...list.slice(0, 20).map((a) => {
+        const level = String(a.severity || a.level || 'info');
+        const when = a.ts || a.at || a.created_at || a.firedAt || a.time;
+        const text = a.message || a.title || a.summary || a.rule || JSON.stringify(a);
+        return h('div', { class: `alert ${level}` }, h('strong', {}, `${level} `), when ? h('span', { class: 'empty' }, `${new Date(when).toISOString().slice(0, 16).replace('T', ' ')} `) : null, String(text));
+      }),
+    );
+  }
+
+  let cursor = null;
+  async function requests(more) {
+    const el = $('requests');
+    const q = new URLSearchParams({ limit: '25' });
+    for (const [k, v] of new FormData($('explorer-filters'))) if (v) q.set(k, String(v));
+    if (more && cursor) q.set('cursor', cursor);
+    const page = await api(`/v1/costgate/requests?${q}`);
+    cursor = page.next_cursor;
+    const rows = page.data.map((r) =>
+      h(
+        'tr',
+        { class: 'request', 'data-request-id': r.requestId, tabindex: 0, onclick: () => detail(r.requestId), onkeydown: (e) => e.key === 'Enter' && detail(r.requestId) },
+        td(new Date(r.ts).toISOString().slice(5, 19).replace('T', ' ')),
+        td(r.requestId),
+        td(r.model || r.requestedModel),
+        td(r.feature || '–'),
+        td(r.user || '–'),
+        td(r.status, 1),
+        td(r.cacheStatus),
+        td(usd(r.costUsd), 1),
+        td(`${Math.round(r.latencyMs)} ms`, 1),
+      ),
+    );
+    const t = more && el.querySelector('tbody');
+    if (t) t.append(...rows);
+    else if (!rows.length) el.replaceChildren(empty('no requests match'));
+    else el.replaceChildren(table(['time (UTC)', 'request id', 'model', 'feature', 'user', { label: 'status', num: 1 }, 'cache', { label: 'cost', num: 1 }, { label: 'latency', num: 1 }], rows));
+    el.querySelector('button.more')?.remove();
+    if (cursor) el.append(h('button', { type: 'button', class: 'more', onclick: () => requests(true).catch(fail) }, 'More'));
+  }
+
+  async function detail(id) {
+    const body = await api(`/v1/costgate/requests/${encodeURIComponent(id)}`);
+    for (const tr of document.querySelectorAll('tr.request')) tr.classList.toggle('selected', tr.dataset.requestId === id);
+    $('detail-id').textContent = id;
+    const parts = body.data.map((r) => {
+      const { attempts, ...fields } = r;
+      return [
+        h('dl', { class: 'detail' }, Object.entries(fields).flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k }, v === null ? 'null' : k === 'ts' ? `${v} (${new Date(v).toISOString()})` : String(v))])),
+        h('h3', {}, `Upstream attempts (${attempts.length})`),
+        attempts.length
+          ? table(
+              ['#', 'deployment', 'model', { label: 'status', num: 1 }, 'outcome', 'error', { label: 'in', num: 1 }, { label: 'out', num: 1 }, { label: 'cost', num: 1 }, { label: 'latency', num: 1 }],
+              attempts.map((a) =>
+                h('tr', { class: 'attempt' }, td(a.n), td(a.deployment), td(a.model), td(a.status, 1), td(a.outcome), td(a.errorType || '–'), td(int(a.inputTokens), 1), td(int(a.outputTokens), 1), td(usd(nanosUsd(a.costNanos)), 1), td(`${Math.round(a.latencyMs)} ms`, 1)),
+              ),
+            )
+          : empty('none (answered without calling upstream)'),
+      ];
+    });
+    $('detail-body').replaceChildren(...parts.flat());
+    $('request-detail').hidden = false;
+    $('request-detail').scrollIntoView({ block: 'start' });
+  }
+
+  function fail(e) {
+    $('status').textContent = `error: ${e.message}`;
+    $('status').className = 'error';
+  }
+
+  async function load() {
+    document.body.dataset.ready = '0';
+    for (const c of charts) c.destroy();
+    charts = [];
+    $('status').textContent = 'loading…';
+    $('status').className = '';
+    const by = $('by').value;
+    $('by-label').textContent = by;
+    const q = params();
+    try {
+      const [ts, o] = await Promise.all([api(`/v1/costgate/dashboard/timeseries?${q}&by=${by}`), api(`/v1/costgate/dashboard/overview?${q}`)]);
+      kpis(o);
+      plot($('chart-spend'), ts.t, ts.series.map((s) => ({ label: s.name, values: s.cost_usd.map(num) })), { fmt: usdValue, axis: usdAxis });
+      plot(
+        $('chart-baseline'),
+        ts.t,
+        [
+          { label: 'actual spend', values: ts.total.cost_usd.map(num), color: '#2563eb', fill: 'rgba(37,99,235,0.12)' },
+          { label: 'baseline (without costgate)', values: ts.total.baseline_usd.map(num), color: '#64748b', dash: [6, 4] },
+          { label: 'saved', values: ts.total.saved_usd.map(num), color: '#16a34a' },
+        ],
+        { fmt: usdValue, axis: usdAxis },
+      );
+      const d = o.drift;
+      plot($('chart-drift-in'), d.t, d.features.map((f) => ({ label: f.name, values: f.avg_input_tokens })), { height: 200, fmt: (v) => (v === null ? '–' : int(v)) });
+      plot($('chart-drift-out'), d.t, d.features.map((f) => ({ label: f.name, values: f.avg_output_tokens })), { height: 200, fmt: (v) => (v === null ? '–' : int(v)) });
+      paretoTable($('pareto-features'), o.pareto.features, 'feature');
+      paretoTable($('pareto-users'), o.pareto.users, 'user');
+      cacheTable(o);
+      errorsTable(o);
+      budgetsTable(o.budgets);
+      await Promise.all([alerts(), requests(false)]);
+      $('status').textContent = `${ts.since.slice(0, 16)} – ${ts.until.slice(0, 16)} UTC, ${ts.bucket}ly buckets; updated ${new Date().toISOString().slice(11, 19)} UTC`;
+      document.body.dataset.ready = '1';
+    } catch (e) {
+      fail(e);
+      document.body.dataset.ready = 'error';
+    }
+  }
+
+  $('controls').addEventListener('change', () => load());
+  $('refresh').addEventListener('click', () => load());
+  $('explorer-filters').addEventListener('submit', (e) => {
+    e.preventDefault();
+    requests(false).catch(fail);
+  });
+  load();
+})();
