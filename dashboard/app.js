@@ -63,7 +63,7 @@
     return h(
       'table',
       {},
-      h('thead', {}, h('tr', {}, headers.map((x) => h('th', { class: x.num ? 'num' : undefined }, x.label || x)))),
+      h('thead', {}, h('tr', {}, headers.map((x) => h('th', { class: x.num ? 'num' : undefined }, typeof x === 'string' ? x : x.label)))),
       h('tbody', {}, rows),
     );
   }
@@ -103,6 +103,7 @@
       [t, ...series.map((s) => s.values)],
       el,
     );
+    u.root.dataset.chart = el.id;
     charts.push(u);
   }
   const usdAxis = (v) => (v >= 1 ? `$${v.toFixed(2)}` : `$${Number(v.toPrecision(3))}`);
@@ -309,6 +310,10 @@
     }
   }
 
+  // What each chart plots (id → series labels and values), for tests and the curious: read-only copies.
+  window.costgateDashboard = {
+    charts: () => Object.fromEntries(charts.map((u) => [u.root.dataset.chart, u.series.slice(1).map((s, i) => ({ label: s.label, values: Array.from(u.data[i + 1]) }))])),
+  };
   $('controls').addEventListener('change', () => load());
   $('refresh').addEventListener('click', () => load());
   $('explorer-filters').addEventListener('submit', (e) => {
