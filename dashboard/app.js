@@ -314,7 +314,18 @@
   window.costgateDashboard = {
     charts: () => Object.fromEntries(charts.map((u) => [u.root.dataset.chart, u.series.slice(1).map((s, i) => ({ label: s.label, values: Array.from(u.data[i + 1]) }))])),
   };
-  $('controls').addEventListener('change', () => load());
+  $('controls').addEventListener('change', (e) => {
+    // Hourly buckets over 90 days would be 2,160 points (the API stops at 1,000): switch to daily.
+    if (e.target.id === 'range' && $('range').value === '90d') $('bucket').value = 'day';
+    load();
+  });
+  let resizing;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => {
+      for (const u of charts) u.setSize({ width: Math.max(320, u.root.parentElement.clientWidth), height: u.height });
+    }, 150);
+  });
   $('refresh').addEventListener('click', () => load());
   $('explorer-filters').addEventListener('submit', (e) => {
     e.preventDefault();

@@ -57,7 +57,8 @@ test('dashboard in headless chromium: sign in, charts drawn with the seeded numb
     assert.ok(!cookie.value.includes(VIEWER_KEY) && !cookie.value.includes(ADMIN_KEY), 'the cookie is a token, not the key');
     // The login page's own 401s (not signed in, wrong key) were expected; from here on nothing may fail.
     problems.length = 0;
-    await page.waitForSelector('body[data-ready="1"]', { timeout: 60_000 });
+    await page.waitForSelector('body[data-ready="1"], body[data-ready="error"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-ready'), '1', `the page failed to load: ${await page.textContent('#status')}`);
 
     // KPIs: the seeded total spend, exactly (the attribute) and as printed (the CLI's rounding rule).
     assert.equal(await page.getAttribute('#kpi-spend', 'data-usd'), nanosToUsd(s.totalNanos));

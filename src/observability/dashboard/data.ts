@@ -9,7 +9,7 @@ import type { BudgetStore } from '../../stores/budgets/types.js';
 import type { ResolvedBudget } from '../../config/load.js';
 import { GatewayError } from '../../pipeline/errors.js';
 import { nanosToUsd } from '../../pricing/decimal.js';
-import { pareto, ratio } from '../reports/summary.js';
+import { ratio } from '../reports/summary.js';
 import { budgetViews } from './budgets.js';
 
 export type Bucket = 'hour' | 'day';
@@ -53,22 +53,35 @@ export function labelStart(label: string): number {
 }
 
 interface Cell {
+  requests: number;
+  errors: number;
   cost: bigint;
   baseline: bigint;
   avoided: bigint;
-  requests: number;
   input: number;
   output: number;
 }
-const zero = (): Cell => ({ cost: 0n, baseline: 0n, avoided: 0n, requests: 0, input: 0, output: 0 });
-function add(c: Cell, r: AggregateRow): void {
-  c.cost += r.costNanos;
-  c.baseline += r.baselineCostNanos;
-  c.avoided += r.avoidedCostNanos;
-  c.requests += r.requests;
-  c.input += r.inputTokens;
-  c.output += r.outputTokens;
+const zero = (): Cell => ({ requests: 0, errors: 0, cost: 0n, baseline: 0n, avoided: 0n, input: 0, output: 0 });
+const cellOf = (r: AggregateRow): Cell => ({
+  requests: r.requests, errors: r.errors, cost: r.costNanos, baseline: r.baselineCostNanos, avoided: r.avoidedCostNanos, input: r.inputTokens, output: r.outputTokens,
+});
+function add(c: Cell, x: Cell): Cell {
+  c.requests += x.requests;
+  c.errors += x.errors;
+  c.cost += x.cost;
+  c.baseline += x.baseline;
+  c.avoided += x.avoided;
+  c.input += x.input;
+  c.output += x.output;
+  return c;
 }
+/** Bucket-wise sums over groups (every row is in exactly one group, so over all groups this is the total). */
+function columnSums(groups: Iterable<Cell[]>, n: number): Cell[] {
+  const out = Array.from({ length: n }, zero);
+  for (const cells of groups) cells.forEach((c, i) => add(out[i]!, c));
+  return out;
+}
+const rowSum = (cells: Cell[]) => cells.reduce(add, zero());
 
 /** Aggregate by [bucket, dimension] into per-group arrays of cells aligned with `starts`. */
 async function grid(store: LedgerStore, f: LedgerFilter, bucket: Bucket, dim: GroupKey | undefined, starts: number[]): Promise<Map<string, Cell[]>> {
@@ -81,7 +94,7 @@ async function grid(store: LedgerStore, f: LedgerFilter, bucket: Bucket, dim: Gr
     const name = dim ? r.group[dim] ?? NONE : 'total';
     let cells = out.get(name);
     if (!cells) out.set(name, (cells = starts.map(zero)));
-    add(cells[i]!, r);
+    add(cells[i]!, cellOf(r));
   }
   return out;
 }
@@ -92,21 +105,16 @@ const sum = (cells: Cell[]) => cells.reduce((s, c) => s + c.cost, 0n);
 export async function timeseries(store: LedgerStore, f: LedgerFilter, bucket: Bucket, by: SeriesBy, now = Date.now()) {
   const { since, until, starts } = bucketRange(bucket, f, now);
   const range = { ...f, since, until };
-  const [totals, groups] = await Promise.all([grid(store, range, bucket, undefined, starts), by === 'none' ? undefined : grid(store, range, bucket, by, starts)]);
-  const total = totals.get('total') ?? starts.map(zero);
-  const ranked = [...(groups ?? new Map<string, Cell[]>())].sort((a, b) => {
+  // One aggregate: the total per bucket is the sum over the groups.
+  const g = await grid(store, range, bucket, by === 'none' ? undefined : by, starts);
+  const total = columnSums(g.values(), starts.length);
+  const ranked = [...(by === 'none' ? new Map<string, Cell[]>() : g)].sort((a, b) => {
     const d = sum(b[1]) - sum(a[1]);
     return d > 0n ? 1 : d < 0n ? -1 : a[0] < b[0] ? -1 : 1;
   });
   const shown = ranked.slice(0, MAX_SERIES);
   if (ranked.length > MAX_SERIES) {
-    const other = starts.map(zero);
-    for (const [, cells] of ranked.slice(MAX_SERIES)) cells.forEach((c, i) => {
-      const o = other[i]!;
-      o.cost += c.cost;
-      o.requests += c.requests;
-    });
-    shown.push([OTHER, other]);
+    shown.push([OTHER, columnSums(ranked.slice(MAX_SERIES).map(([, cells]) => cells), starts.length)]);
   }
   return {
     object: 'costgate.dashboard.timeseries',
@@ -130,10 +138,8 @@ export async function timeseries(store: LedgerStore, f: LedgerFilter, bucket: Bu
 }
 
 /** Average input and output tokens per request, per feature (the busiest MAX_SERIES), per bucket; null where a bucket had no requests. */
-export async function drift(store: LedgerStore, f: LedgerFilter, bucket: Bucket, now = Date.now()) {
-  const { since, until, starts } = bucketRange(bucket, f, now);
-  const g = await grid(store, { ...f, since, until }, bucket, 'feature', starts);
-  const busiest = [...g].map(([name, cells]) => ({ name, cells, n: cells.reduce((s, c) => s + c.requests, 0) })).sort((a, b) => b.n - a.n || (a.name < b.name ? -1 : 1)).slice(0, MAX_SERIES);
+function drift(g: Map<string, Cell[]>, bucket: Bucket, starts: number[]) {
+  const busiest = [...g].map(([name, cells]) => ({ name, cells, n: rowSum(cells).requests })).sort((a, b) => b.n - a.n || (a.name < b.name ? -1 : 1)).slice(0, MAX_SERIES);
   const avg = (x: number, n: number) => (n ? Math.round((x / n) * 10) / 10 : null);
   return {
     bucket,
@@ -147,6 +153,19 @@ export async function drift(store: LedgerStore, f: LedgerFilter, bucket: Bucket,
   };
 }
 
+/** Which groups make 80 % of spend, and the share of the top 20 % (as `report pareto`), from per-group sums. */
+function paretoOf(groups: [string, Cell][], total: bigint) {
+  const rows = [...groups].sort((a, b) => (b[1].cost > a[1].cost ? 1 : b[1].cost < a[1].cost ? -1 : a[0] < b[0] ? -1 : 1));
+  let cum = 0n;
+  const withCum = rows.map(([name, c]) => {
+    cum += c.cost;
+    return { name, requests: c.requests, cost_usd: nanosToUsd(c.cost), share: ratio(c.cost, total), cumulative_share: ratio(cum, total) };
+  });
+  const i80 = withCum.findIndex((r) => r.cumulative_share >= 0.8);
+  const top = rows.slice(0, Math.max(1, Math.ceil(rows.length * 0.2))).reduce((x, [, c]) => x + c.cost, 0n);
+  return { groups: rows.length, groups_for_80: i80 === -1 ? rows.length : i80 + 1, cost_share_of_top_20: rows.length ? ratio(top, total) : 0, rows: withCum.slice(0, 10) };
+}
+
 const LAYERS = ['exact', 'semantic', 'dedup'];
 
 export interface OverviewDeps {
@@ -156,40 +175,33 @@ export interface OverviewDeps {
 }
 
 export async function overview(d: OverviewDeps, f: LedgerFilter, bucket: Bucket, now = Date.now()) {
-  const { since, until } = bucketRange(bucket, f, now);
+  const { since, until, starts } = bucketRange(bucket, f, now);
   const range = { ...f, since, until };
-  const [totals, br, features, users, budgets, tokenDrift] = await Promise.all([
-    d.ledger.aggregate(range, []),
+  // Four queries for the whole panel: [bucket, feature] gives the totals, the feature Pareto and the drift at once.
+  const [byFeature, byUser, br, budgets] = await Promise.all([
+    grid(d.ledger, range, bucket, 'feature', starts),
+    d.ledger.aggregate(range, ['user']),
     d.ledger.breakdown(range),
-    pareto(d.ledger, range, 'feature'),
-    pareto(d.ledger, range, 'user'),
     budgetViews(d.budgets, d.budgetStore, d.ledger, now).catch((e: Error) => ({ error: `budget store unavailable: ${e.message}` })),
-    drift(d.ledger, f, bucket, now),
   ]);
-  const t = totals[0];
-  const requests = t?.requests ?? 0;
-  const cost = t?.costNanos ?? 0n;
-  const baseline = t?.baselineCostNanos ?? 0n;
+  const t = rowSum(columnSums(byFeature.values(), starts.length));
+  const requests = t.requests;
   const byLayer = new Map(br.cache.map((c) => [c.status, c]));
-  const paretoRows = (p: Awaited<ReturnType<typeof pareto>>, key: 'feature' | 'user') => ({
-    groups: p.groups,
-    groups_for_80: p.groupsFor80,
-    cost_share_of_top_20: p.costShareOfTop20,
-    rows: p.rows.slice(0, 10).map((r) => ({ name: r.group[key] ?? NONE, requests: r.requests, cost_usd: nanosToUsd(r.costNanos), share: r.costShare, cumulative_share: r.cumulativeShare })),
-  });
+  const features = paretoOf([...byFeature].map(([name, cells]) => [name, rowSum(cells)]), t.cost);
+  const users = paretoOf(byUser.map((r) => [r.group.user ?? NONE, cellOf(r)]), t.cost);
   return {
     object: 'costgate.dashboard.overview',
     since: new Date(since).toISOString(),
     until: new Date(until).toISOString(),
     totals: {
       requests,
-      errors: t?.errors ?? 0,
-      cost_usd: nanosToUsd(cost),
-      baseline_cost_usd: nanosToUsd(baseline),
-      saved_usd: nanosToUsd(baseline - cost),
-      avoided_cost_usd: nanosToUsd(t?.avoidedCostNanos ?? 0n),
-      input_tokens: t?.inputTokens ?? 0,
-      output_tokens: t?.outputTokens ?? 0,
+      errors: t.errors,
+      cost_usd: nanosToUsd(t.cost),
+      baseline_cost_usd: nanosToUsd(t.baseline),
+      saved_usd: nanosToUsd(t.baseline - t.cost),
+      avoided_cost_usd: nanosToUsd(t.avoided),
+      input_tokens: t.input,
+      output_tokens: t.output,
     },
     cache: {
       hit_rate: requests ? LAYERS.reduce((s, l) => s + (byLayer.get(l)?.requests ?? 0), 0) / requests : 0,
@@ -199,10 +211,10 @@ export async function overview(d: OverviewDeps, f: LedgerFilter, bucket: Bucket,
       }),
       statuses: br.cache.map((c) => ({ status: c.status, requests: c.requests })),
     },
-    errors: { requests: br.errors.requests, rate: requests ? br.errors.requests / requests : 0, cost_usd: nanosToUsd(br.errors.costNanos), share_of_cost: ratio(br.errors.costNanos, cost) },
-    retries: { requests: br.retries.requests, attempts: br.retries.attempts, cost_usd: nanosToUsd(br.retries.costNanos), share_of_cost: ratio(br.retries.costNanos, cost) },
-    pareto: { features: paretoRows(features, 'feature'), users: paretoRows(users, 'user') },
+    errors: { requests: br.errors.requests, rate: requests ? br.errors.requests / requests : 0, cost_usd: nanosToUsd(br.errors.costNanos), share_of_cost: ratio(br.errors.costNanos, t.cost) },
+    retries: { requests: br.retries.requests, attempts: br.retries.attempts, cost_usd: nanosToUsd(br.retries.costNanos), share_of_cost: ratio(br.retries.costNanos, t.cost) },
+    pareto: { features, users },
     budgets,
-    drift: tokenDrift,
+    drift: drift(byFeature, bucket, starts),
   };
 }

@@ -107,8 +107,8 @@ export class SqliteLedger implements LedgerStore {
   async breakdown(filter: LedgerFilter): Promise<LedgerBreakdown> {
     const { sql, params } = breakdownSql(filter, () => '?', (t) => t);
     const all = (q: string, ps: unknown[]) => this.db.prepare(q).safeIntegers(true).all(ps) as Record<string, unknown>[];
-    // One read transaction: the three sums describe the same snapshot of the ledger.
-    return this.db.transaction(() => toBreakdown(all(sql.cache, params[0]!), all(sql.errors, params[1]!)[0]!, all(sql.retries, params[2]!)[0]!))();
+    // One read transaction: both sums describe the same snapshot of the ledger.
+    return this.db.transaction(() => toBreakdown(all(sql.cache, params[0]!), all(sql.retries, params[1]!)[0]!))();
   }
 
   async close(): Promise<void> {
