@@ -91,6 +91,7 @@ ${message ? `<p class="error" role="alert">${esc(message)}</p>` : ''}
 const ASSETS: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
+  'lib.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
   'uPlot.iife.min.js': 'text/javascript; charset=utf-8',
   'uPlot.min.css': 'text/css; charset=utf-8',
