@@ -17,6 +17,13 @@ export const FEATURES = ['search', 'chat', 'summarize'];
 const USERS = ['alice', 'bob', 'carol'];
 const TEAMS = ['core', 'growth'];
 
+/** Each feature's system prompt, sized like its history (so the drift chart's last point continues the trend). */
+const CONTEXT: Record<string, string> = {
+  search: 'Search the catalogue. '.repeat(150),
+  chat: 'You are a helpful assistant for the support desk. '.repeat(180),
+  summarize: 'Summarise the document in plain words. '.repeat(160),
+};
+
 export interface Seeded {
   t: TestGateway;
   /** Sum of every seeded call's `x-costgate-cost-usd` plus the history rows, in nano-dollars. */
@@ -64,7 +71,7 @@ export async function startDashboardGateway(opts: { auth?: boolean } = {}): Prom
       cache: { enabled: true },
       budgets: [
         { name: 'monthly-total', scope: 'global', window: 'month', amount: '5' },
-        { name: 'feature-daily', scope: 'feature', window: 'day', amount: '0.02', mode: 'soft' },
+        { name: 'feature-daily', scope: 'feature', window: 'day', amount: '0.2', mode: 'soft' },
       ],
       ledger: { store: 'memory' },
     } as never,
@@ -125,7 +132,7 @@ export async function seedDashboard(t: TestGateway, headers: Record<string, stri
   const call = async (model: string, i: number, content: string, extra: Record<string, string> = {}) => {
     const r = await postJson(
       `${t.url}/v1/chat/completions`,
-      { model, temperature: 0, max_tokens: 40 + (i % 4) * 20, messages: [{ role: 'user', content }] },
+      { model, temperature: 0, max_tokens: 40 + (i % 4) * 20, messages: [{ role: 'system', content: CONTEXT[FEATURES[i % 3]!]! }, { role: 'user', content }] },
       { 'x-costgate-feature': FEATURES[i % 3]!, 'x-costgate-user': USERS[i % 3]!, 'x-costgate-team': TEAMS[i % 2]!, ...headers, ...extra },
     );
     requests++;
