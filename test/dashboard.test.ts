@@ -136,8 +136,8 @@ describe('dashboard data over seeded traffic (open loopback mode)', () => {
     assert.equal(ts.series.reduce((a: bigint, x: { cost_usd: string[] }) => a + sum(x.cost_usd), 0n), s.totalNanos);
     assert.deepEqual(ts.series.map((x: { name: string }) => x.name).sort(), [...MODELS].sort());
     assert.equal(ts.total.requests.reduce((a: number, b: number) => a + b, 0), s.requests);
-    // Every history hour has its 3 rows; the current hour has the live calls.
-    assert.deepEqual(ts.total.requests.slice(1, 48), Array(47).fill(3));
+    // Every history hour has its 6 rows; the current hour has the live calls.
+    assert.deepEqual(ts.total.requests.slice(1, 48), Array(47).fill(6));
     const day = await api('/v1/costgate/dashboard/timeseries?bucket=day&by=feature&since=3d');
     assert.equal(sum(day.total.cost_usd), s.totalNanos);
     assert.deepEqual(day.series.map((x: { name: string }) => x.name).sort(), ['chat', 'search', 'summarize']);

@@ -79,7 +79,7 @@ export async function startDashboardGateway(opts: { auth?: boolean } = {}): Prom
 }
 
 /**
- * History: 47 hourly slots before the current hour, three rows each, across models, features and users. Every 10th
+ * History: 47 hourly slots before the current hour, six rows each, across models, features and users. Every 10th
  * row was retried after a failed attempt that was billed (a stream cut mid-answer), every 16th ended in a 502 after
  * such an attempt: error and retry cost that the simulator's free 503s cannot show.
  */
@@ -89,8 +89,9 @@ function history(now: number): { rows: LedgerRow[]; attempts: AttemptRow[] } {
   const rows: LedgerRow[] = [];
   const attempts: AttemptRow[] = [];
   for (let h = 47; h >= 1; h--) {
-    for (let k = 0; k < 3; k++) {
-      const i = h * 3 + k;
+    for (let k = 0; k < 6; k++) {
+      const i = h * 6 + k;
+      const cost = 600_000 + (i % 11) * 160_000 + (MODELS[i % 3] === 'gpt-4o' ? 2_400_000 : 0);
       const model = MODELS[i % 3]!;
       const feature = FEATURES[(i + (h > 24 ? 1 : 0)) % 3]!;
       // Prompts of each feature grow at their own pace (what the drift chart is for).
@@ -99,8 +100,8 @@ function history(now: number): { rows: LedgerRow[]; attempts: AttemptRow[] } {
         makeRow({
           uid: `hist-${String(i).padStart(4, '0')}`, requestId: `hist-${i}`, ts: hour0 - h * HOUR + k * 600_000, model, requestedModel: model, provider: 'sim', deployment: model,
           feature, user: USERS[i % 3]!, team: TEAMS[i % 2]!, apiKeyId: null, status: 200, cacheStatus: i % 7 === 0 ? 'exact' : 'miss',
-          inputTokens: input, outputTokens: 80 + (i % 5) * 15, cacheReadTokens: 0, costNanos: 150_000 + (i % 11) * 40_000 + (model === 'gpt-4o' ? 600_000 : 0),
-          baselineCostNanos: 900_000 + (i % 11) * 40_000, avoidedCostNanos: i % 7 === 0 ? 500_000 : 0, usageEstimated: false, stream: false, batch: false,
+          inputTokens: input, outputTokens: 80 + (i % 5) * 15, cacheReadTokens: 0, costNanos: i % 7 === 0 ? 0 : cost,
+          baselineCostNanos: cost + 1_500_000, avoidedCostNanos: i % 7 === 0 ? cost : 0, usageEstimated: false, stream: false, batch: false,
           attemptCount: 1,
         }),
       );
