@@ -4,13 +4,14 @@
  * form, checks that every chart drew (a canvas with painted pixels, legends naming the seeded models and features,
  * plotted values summing to the seeded spend), that the KPI shows the seeded total spend exactly, and the tables
  * (Pareto, cache layers, errors and retries, budgets, the alerts panel with no alerts API); opens one request in the
- * explorer. Screenshots go to a temp directory, or to COSTGATE_SCREENSHOT_DIR (`npm run screenshots` writes docs/).
+ * explorer. Screenshots are taken into a temp directory (removed after), or kept in COSTGATE_SCREENSHOT_DIR
+ * (`npm run screenshots` writes docs/).
  *
  * Skipped when chromium is missing, unless CI or COSTGATE_REQUIRE_SERVICES is set: then a missing browser fails.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startDashboardGateway, seedDashboard, ADMIN_KEY, VIEWER_KEY, MODELS, FEATURES } from './helpers/dashboard-seed.js';
@@ -27,7 +28,8 @@ test('dashboard in headless chromium: sign in, charts drawn with the seeded numb
     return void t.skip(why);
   }
   const { chromium } = await import('playwright-core');
-  const shots = process.env.COSTGATE_SCREENSHOT_DIR ? resolve(process.env.COSTGATE_SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'costgate-dashboard-'));
+  const keep = process.env.COSTGATE_SCREENSHOT_DIR;
+  const shots = keep ? resolve(keep) : mkdtempSync(join(tmpdir(), 'costgate-dashboard-'));
   mkdirSync(shots, { recursive: true });
   const gw = await startDashboardGateway({ auth: true });
   // The seeded calls authenticate as an admin would not need to: auth.mode is none, the admin key guards the dashboard.
@@ -112,9 +114,10 @@ test('dashboard in headless chromium: sign in, charts drawn with the seeded numb
     await page.locator('#request-detail').screenshot({ path: join(shots, 'dashboard-request.png') });
     for (const f of ['dashboard.png', 'dashboard-request.png']) assert.ok(statSync(join(shots, f)).size > 10_000, `${f} written`);
     assert.deepEqual(problems, []);
-    t.diagnostic(`screenshots in ${shots}`);
+    if (keep) t.diagnostic(`screenshots in ${shots}`);
   } finally {
     await browser.close();
     await gw.close();
+    if (!keep) rmSync(shots, { recursive: true, force: true });
   }
 });
