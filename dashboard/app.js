@@ -90,6 +90,21 @@ import { h, api, usd, nanosUsd, pct, int, num, bar, empty, table, td, plot, usdA
     );
   }
 
+  // `GET /v1/costgate/alerts`: `{ enabled, firing: [state], history: [event] }` (src/observability/alerts); a plain
+  // list is shown too. Each item: level, a time (`since` of a state, `ts` of an event), the message.
+  const alertItem = (a, when, prefix) => {
+    const level = String(a.level || a.severity || 'info');
+    const cls = /critical|error/.test(level) ? 'critical' : /warn|%/.test(level) ? 'warning' : 'info';
+    const at = when === undefined || when === null ? null : new Date(when);
+    return h(
+      'div',
+      { class: `alert ${cls}`, 'data-alert': a.key || null },
+      h('strong', {}, `${prefix ? `${prefix} ` : ''}${level} `),
+      at && !isNaN(at) ? h('span', { class: 'empty' }, `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC `) : null,
+      String(a.message || a.title || a.rule || JSON.stringify(a)),
+    );
+  };
+
   async function alerts() {
     const el = $('alerts');
     let body;
@@ -100,15 +115,15 @@ import { h, api, usd, nanosUsd, pct, int, num, bar, empty, table, td, plot, usdA
       if (e.status === 404) return void el.replaceChildren(empty('no alerts'));
       return void el.replaceChildren(h('p', { class: 'error' }, `alerts: ${e.message}`));
     }
-    const list = Array.isArray(body) ? body : body.data || body.alerts || [];
-    if (!list.length) return void el.replaceChildren(empty('no alerts'));
+    if (body && body.enabled === false) return void el.replaceChildren(empty('no alerts (alerting is not enabled)'));
+    const firing = (body && body.firing) || [];
+    const history = Array.isArray(body) ? body : (body && (body.history || body.data)) || [];
+    if (!firing.length && !history.length) return void el.replaceChildren(empty('no alerts'));
     el.replaceChildren(
-      ...list.slice(0, 20).map((a) => {
-        const level = String(a.severity || a.level || 'info');
-        const when = a.ts || a.at || a.created_at || a.firedAt || a.time;
-        const text = a.message || a.title || a.summary || a.rule || JSON.stringify(a);
-        return h('div', { class: `alert ${level}` }, h('strong', {}, `${level} `), when ? h('span', { class: 'empty' }, `${new Date(when).toISOString().slice(0, 16).replace('T', ' ')} `) : null, String(text));
-      }),
+      firing.length ? h('h3', {}, `Firing (${firing.length})`) : null,
+      ...firing.map((a) => alertItem(a, a.since)),
+      history.length ? h('h3', {}, 'Recent') : null,
+      ...history.slice(0, 20).map((a) => alertItem(a, a.ts ?? a.at, a.kind)),
     );
   }
 

@@ -112,6 +112,21 @@ test('dashboard in headless chromium: sign in, charts drawn with the seeded numb
     assert.equal(await page.textContent('#detail-body dd[data-field=requestId]'), s.retriedRequestId);
     assert.deepEqual(await cells('#detail-body tr.attempt td:nth-child(5)'), ['error', 'error', 'ok']);
     await page.locator('#request-detail').screenshot({ path: join(shots, 'dashboard-request.png') });
+    // The alerts panel with the alerts API's shape (served here by the browser: this gateway has no alerts API).
+    const at = Date.UTC(2026, 0, 2, 3, 4);
+    await page.route('**/v1/costgate/alerts*', (r) =>
+      r.fulfill({
+        contentType: 'application/json',
+        body: JSON.stringify({
+          object: 'costgate.alerts', enabled: true,
+          firing: [{ key: 'errorRate', rule: 'errorRate', level: 'critical', message: 'Error rate 12.0% over 15 min', status: 'firing', since: at, labels: {} }],
+          history: [{ key: 'budgets:daily', rule: 'budgets', level: '80%', message: 'Budget daily at 80%', kind: 'firing', ts: at, labels: {} }],
+        }),
+      }),
+    );
+    await page.click('#refresh');
+    await page.waitForSelector('#alerts .alert[data-alert=errorRate]');
+    assert.deepEqual(await cells('#alerts .alert'), ['critical 2026-01-02 03:04 UTC Error rate 12.0% over 15 min', 'firing 80% 2026-01-02 03:04 UTC Budget daily at 80%']);
     for (const f of ['dashboard.png', 'dashboard-request.png']) assert.ok(statSync(join(shots, f)).size > 10_000, `${f} written`);
     assert.deepEqual(problems, []);
     if (keep) t.diagnostic(`screenshots in ${shots}`);
