@@ -7,6 +7,8 @@ import { h, api, usd, nanosUsd, pct, int, num, bar, empty, table, td, plot, usdA
   const $ = (id) => document.getElementById(id);
   function params() {
     const q = new URLSearchParams({ since: $('range').value, bucket: $('bucket').value });
+    // Narrow every chart and panel (not the explorer, which has its own filters) to one feature and/or team.
+    for (const [k, id] of [['feature', 'only-feature'], ['team', 'only-team']]) if ($(id).value.trim()) q.set(k, $(id).value.trim());
     return q;
   }
 
@@ -235,6 +237,8 @@ import { h, api, usd, nanosUsd, pct, int, num, bar, empty, table, td, plot, usdA
     if (e.target.id === 'range' && $('range').value === '90d') $('bucket').value = 'day';
     load();
   });
+  // Enter in a text field: redraw here rather than submit the form (a navigation).
+  $('controls').addEventListener('submit', (e) => e.preventDefault());
   let resizing;
   window.addEventListener('resize', () => {
     clearTimeout(resizing);

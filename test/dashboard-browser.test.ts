@@ -99,6 +99,16 @@ test('dashboard in headless chromium: sign in, charts drawn with the seeded numb
     assert.equal((await page.textContent('#alerts'))!.trim(), 'no alerts');
     await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
 
+    // Narrowed to one feature: the KPI is that feature's spend (as its Pareto row said), the legend that feature alone.
+    const chatSpend = await page.$eval('#pareto-features tbody tr:first-child', (tr) => [tr.children[0]!.textContent, tr.children[2]!.textContent]);
+    await page.fill('#only-feature', chatSpend[0]!);
+    await page.press('#only-feature', 'Enter');
+    await page.waitForFunction(() => document.body.dataset.ready === '1' && document.querySelectorAll('#pareto-features tbody tr').length === 1);
+    assert.equal((await page.textContent('#kpi-spend .value'))!.trim(), chatSpend[1]);
+    await page.fill('#only-feature', '');
+    await page.press('#only-feature', 'Enter');
+    await page.waitForFunction(() => document.body.dataset.ready === '1' && document.querySelectorAll('#pareto-features tbody tr').length === 3);
+
     // Explorer: filter by feature, then open the retried request: its full record and every attempt.
     await page.fill('#explorer-filters input[name=feature]', 'chat');
     await page.click('#explorer-filters button[type=submit]');
