@@ -122,6 +122,10 @@ describe('dashboard data over seeded traffic (open loopback mode)', () => {
     const r = await get(`${s.t.url}/dashboard`);
     assert.equal(r.status, 200);
     assert.match(r.text, /id="kpis"/);
+    // Any key "signs in" on an open gateway; its cookie does not narrow what the open admin API allows.
+    const l = await login(s.t.url, 'anything');
+    assert.equal(l.status, 303);
+    assert.equal((await get(`${s.t.url}/v1/costgate/keys`, { cookie: l.cookie! })).status, 200);
   });
 
   test('timeseries: hourly buckets over 48 hours; per-model series and the total sum to the seeded spend', async () => {

@@ -44,6 +44,8 @@ function cookie(headers: Record<string, string | undefined>, name: string): stri
  */
 export async function sessionRole(gw: Gateway, headers: Record<string, string | undefined>): Promise<AdminRole | undefined> {
   if (headers.authorization !== undefined || headers['x-api-key'] !== undefined) return undefined;
+  // An open gateway (auth.mode none, no admin secret) needs no session: a stale cookie must not narrow it.
+  if (gw.config.auth.mode === 'none' && gw.config.auth.admin === undefined) return undefined;
   const token = cookie(headers, SESSION_COOKIE);
   if (!token) return undefined;
   const m = sessionsOf(gw);
