@@ -169,6 +169,23 @@ describe('dashboard data over seeded traffic (open loopback mode)', () => {
     assert.deepEqual(o.drift.features.map((f: { name: string }) => f.name).sort(), ['chat', 'search', 'summarize']);
   });
 
+  test("a virtual key's own budget is listed with what its calls spent", async () => {
+    const k = await s.t.gw.keys.create({ name: 'dash-budget', budget: '2/month' });
+    const r = await fetch(`${s.t.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${k.key}` },
+      body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 20, messages: [{ role: 'user', content: 'a budgeted call' }] }),
+    });
+    assert.equal(r.status, 200);
+    const cost = r.headers.get('x-costgate-cost-usd')!;
+    assert.notEqual(cost, '0.000000000');
+    const o = await api('/v1/costgate/dashboard/overview');
+    const b = o.budgets.find((x: { name: string }) => x.name === 'key:dash-budget');
+    assert.deepEqual([b.scope, b.value, b.limit_usd, b.spent_usd, b.window], ['key', 'dash-budget', '2.000000000', cost, 'month (UTC)']);
+    await s.t.gw.keys.revoke(k.record.id);
+    assert.equal((await api('/v1/costgate/dashboard/overview')).budgets.some((x: { name: string }) => x.name === 'key:dash-budget'), false);
+  });
+
   test('bad parameters are 400s naming the parameter', async () => {
     for (const [q, param] of [['bucket=minute', 'bucket'], ['by=colour', 'by'], ['bucket=hour&since=90d', 'since'], ['since=yesterday', 'since']]) {
       const r = await get(`${s.t.url}/v1/costgate/dashboard/timeseries?${q}`);

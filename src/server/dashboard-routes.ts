@@ -175,7 +175,9 @@ export async function dashboardApi(gw: Gateway, path: string, q: URLSearchParams
   if (path === '/v1/costgate/dashboard/overview') {
     const bucket = parseBucket(q.get('bucket') ?? undefined);
     await gw.ledger.writer.flushNow();
-    return json(await overview({ ledger: gw.ledger.store, budgets: gw.config.budgets, budgetStore: gw.budgetStore }, filterFrom(p), bucket));
+    // Configured budgets, then each live virtual key's own (`key:<name>`).
+    const budgets = [...gw.config.budgets, ...(await gw.keys.budgets())];
+    return json(await overview({ ledger: gw.ledger.store, budgets, budgetStore: gw.budgetStore }, filterFrom(p), bucket));
   }
   return undefined;
 }
