@@ -39,6 +39,7 @@ export function buildCli(): Command {
         console.log(`costgate listening on ${http.url}  config: ${gw.config.source}  providers: ${providers}`);
         console.log(`  OpenAI SDK:    baseURL ${http.url}/v1`);
         console.log(`  Anthropic SDK: baseURL ${http.url}`);
+        console.log(`  dashboard:     ${http.url}/dashboard`);
         console.log(`  ledger: ${gw.ledger.store.kind}${gw.config.ledger.store === 'sqlite' ? ` (${gw.config.ledger.path})` : ''}`);
         let stopping = false;
         const stop = async (sig: string) => {

@@ -180,4 +180,11 @@ export class KeyService {
   async list() {
     return (await this.store.list()).map((r) => publicKey(r, this.now()));
   }
+
+  /** The budgets of live keys, once per name (a rotated key and its successor share one), for the dashboard. */
+  async budgets(): Promise<ResolvedBudget[]> {
+    const now = this.now();
+    const live = (await this.store.list()).filter((r) => r.revokedAt === null && (r.expiresAt === null || r.expiresAt > now));
+    return [...new Map(live.flatMap((r) => resolveKey(r).budgets).map((b) => [b.name, b])).values()];
+  }
 }

@@ -12,6 +12,7 @@ import { isUtf8 } from 'node:buffer';
 import { passthroughRoute } from '../batch/passthrough.js';
 import { credentialOf } from '../pipeline/stages/auth.js';
 import { nestingTooDeep } from '../pipeline/shape.js';
+import { dashboardRoute, dashboardApi, sessionRole } from './dashboard-routes.js';
 
 export interface RawRequest {
   method: string;
@@ -163,7 +164,13 @@ export async function routeRequest(gw: Gateway, r: RawRequest): Promise<GatewayR
       return { status: 200, headers: { 'content-type': gw.metrics.contentType(), 'cache-control': 'no-store' }, body: await gw.metrics.text() };
     }
     if (path.startsWith('/v1/costgate/')) {
-      requireRole(await adminRole(gw, r.headers), r.method, path);
+      // The dashboard's session cookie (read only) stands in for a key on GETs sent without one.
+      const session = r.method === 'GET' ? await sessionRole(gw, r.headers) : undefined;
+      requireRole(session ?? (await adminRole(gw, r.headers)), r.method, path);
+      if (r.method === 'GET' && path.startsWith('/v1/costgate/dashboard/')) {
+        const d = await dashboardApi(gw, path, r.query ?? new URLSearchParams());
+        if (d) return d;
+      }
       const dm = /^\/v1\/costgate\/deferred(?:\/([^/]+))?$/.exec(path);
       if (dm && r.method === 'GET') {
         if (!dm[1]) return json(200, { object: 'costgate.deferred.counts', counts: await (await gw.batcher.store()).counts() });
@@ -172,6 +179,10 @@ export async function routeRequest(gw: Gateway, r: RawRequest): Promise<GatewayR
         return json(200, v);
       }
       const out = (await keysRoute(gw, r.method, path, r.raw)) ?? (await adminRoute(gw, r.method, path, r.query ?? new URLSearchParams()));
+      if (out) return out;
+    }
+    if (path === '/dashboard' || path.startsWith('/dashboard/')) {
+      const out = await dashboardRoute(gw, r.method, path, r.headers, r.raw);
       if (out) return out;
     }
     throw new GatewayError('not_found', `Unknown endpoint ${r.method} ${path}`);

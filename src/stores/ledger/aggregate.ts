@@ -6,13 +6,13 @@ import type { AggregateRow, GroupKey } from './types.js';
  * nano-dollars is only about $9 million); counts beyond 2^53 cannot be held exactly, so they are an error rather than
  * a silently rounded number.
  */
-function exact(v: unknown): number {
+export function exact(v: unknown): number {
   const x = Number(v ?? 0);
   if (!Number.isSafeInteger(x)) throw new RangeError(`ledger: a sum of ${String(v)} is beyond 2^53 and cannot be represented exactly; narrow the filter`);
   return x;
 }
 
-function money(v: unknown): bigint {
+export function money(v: unknown): bigint {
   if (typeof v === 'bigint') return v;
   if (v === null || v === undefined) return 0n;
   if (typeof v === 'number') {

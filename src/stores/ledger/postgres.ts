@@ -4,7 +4,8 @@
  * an advisory lock so replicas starting together do not race.
  */
 import pg from 'pg';
-import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, GroupKey, AggregateRow } from './types.js';
+import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, GroupKey, AggregateRow, LedgerBreakdown } from './types.js';
+import { breakdownSql, toBreakdown } from './breakdown.js';
 import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql } from './sql.js';
 import { encodeCursor, decodeCursor, clampLimit } from './cursor.js';
 import { toAggregate } from './aggregate.js';
@@ -116,6 +117,12 @@ export class PostgresLedger implements LedgerStore {
     const params: unknown[] = [];
     const { rows } = await this.pool.query(`SELECT COUNT(*) AS n FROM ${this.t('ledger_requests')} ${whereClause(filter, (i) => `$${i}`, params)}`, params);
     return Number(rows[0].n);
+  }
+
+  async breakdown(filter: LedgerFilter): Promise<LedgerBreakdown> {
+    const { sql, params } = breakdownSql(filter, (i) => `$${i}`, (t) => this.t(t));
+    const [cache, retries] = await Promise.all([sql.cache, sql.retries].map((q, i) => this.pool.query(q, params[i])));
+    return toBreakdown(cache!.rows, retries!.rows[0]);
   }
 
   /** Drop the schema (tests). */

@@ -7,7 +7,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
-import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, GroupKey, AggregateRow } from './types.js';
+import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, GroupKey, AggregateRow, LedgerBreakdown } from './types.js';
+import { breakdownSql, toBreakdown } from './breakdown.js';
 import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql } from './sql.js';
 import { encodeCursor, decodeCursor, clampLimit } from './cursor.js';
 import { toAggregate } from './aggregate.js';
@@ -101,6 +102,13 @@ export class SqliteLedger implements LedgerStore {
     const params: unknown[] = [];
     const r = this.db.prepare(`SELECT COUNT(*) AS n FROM ledger_requests ${whereClause(filter, () => '?', params)}`).get(params) as { n: number };
     return r.n;
+  }
+
+  async breakdown(filter: LedgerFilter): Promise<LedgerBreakdown> {
+    const { sql, params } = breakdownSql(filter, () => '?', (t) => t);
+    const all = (q: string, ps: unknown[]) => this.db.prepare(q).safeIntegers(true).all(ps) as Record<string, unknown>[];
+    // One read transaction: both sums describe the same snapshot of the ledger.
+    return this.db.transaction(() => toBreakdown(all(sql.cache, params[0]!), all(sql.retries, params[1]!)[0]!))();
   }
 
   async close(): Promise<void> {

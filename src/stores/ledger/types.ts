@@ -119,6 +119,19 @@ export interface AggregateRow {
   avoidedCostNanos: bigint;
 }
 
+/** Where the money of a filtered slice of the ledger went besides answers: cache layers, errors, retries. */
+export interface LedgerBreakdown {
+  /** One entry per `cacheStatus` seen (`miss`, `exact`, `semantic`, `dedup`, `bypass`, …). */
+  cache: { status: string; requests: number; avoidedCostNanos: bigint }[];
+  /** Requests answered with status >= 400, and what they cost (failed attempts before them included). */
+  errors: { requests: number; costNanos: bigint };
+  /**
+   * Failed upstream attempts that were followed by another attempt of the same request (the cost of retries and
+   * fallbacks, as `costgate_retry_cost_dollars_total` counts it), and how many requests needed more than one.
+   */
+  retries: { requests: number; attempts: number; costNanos: bigint };
+}
+
 export interface LedgerStore {
   readonly kind: 'sqlite' | 'postgres' | 'memory';
   /** Create or migrate the schema (versioned migrations). */
@@ -129,5 +142,7 @@ export interface LedgerStore {
   attempts(uid: string): Promise<AttemptRow[]>;
   aggregate(filter: LedgerFilter, by: GroupKey[]): Promise<AggregateRow[]>;
   count(filter?: LedgerFilter): Promise<number>;
+  /** Cache layers, error and retry cost over the rows the filter selects (the dashboard's overview). */
+  breakdown(filter: LedgerFilter): Promise<LedgerBreakdown>;
   close(): Promise<void>;
 }

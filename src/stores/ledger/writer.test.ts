@@ -55,6 +55,9 @@ class FakeStore implements LedgerStore {
   async count(): Promise<number> {
     return this.rows.length;
   }
+  async breakdown() {
+    return { cache: [], errors: { requests: 0, costNanos: 0n }, retries: { requests: 0, attempts: 0, costNanos: 0n } };
+  }
   async close(): Promise<void> {
     this.closed = true;
   }
