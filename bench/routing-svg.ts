@@ -33,7 +33,7 @@ function panel(p: Panel, x0: number, w: number, h: number): string {
     const s = i / 10;
     out.push(`<line x1="${X(s)}" y1="${Y(lo)}" x2="${X(s)}" y2="${Y(lo) + 4}" stroke="#999"/><text x="${X(s)}" y="${Y(lo) + 16}" text-anchor="middle" font-size="10">${i * 10}%</text>`);
     const q = lo + ((hi - lo) * i) / 10;
-    out.push(`<text x="${X(0) - 4}" y="${Y(q) + 3}" text-anchor="end" font-size="10">${q.toFixed(q > 2 ? 2 : 3)}</text>`);
+    out.push(`<text x="${X(0) - 4}" y="${(Y(q) + 3).toFixed(1)}" text-anchor="end" font-size="10">${q.toFixed(q > 2 ? 2 : 3)}</text>`);
   }
   out.push(`<text x="${x0 + w / 2}" y="${h - 6}" text-anchor="middle" font-size="11">share of calls sent to the strong model</text>`);
   out.push(`<text x="${x0 + 12}" y="${h / 2}" transform="rotate(-90 ${x0 + 12} ${h / 2})" text-anchor="middle" font-size="11">${esc(p.yLabel)}</text>`);
@@ -45,8 +45,9 @@ function panel(p: Panel, x0: number, w: number, h: number): string {
       const pts = s.points.filter((_, i) => i % step === 0 || i === s.points.length - 1);
       out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="4 3"' : ''} points="${pts.map((q) => `${X(q.share).toFixed(1)},${Y(q.quality).toFixed(1)}`).join(' ')}"/>`);
     }
-    const ly = pad.t + 8 + k * 13;
-    out.push(`<rect x="${X(0.55)}" y="${ly - 7}" width="10" height="3" fill="${s.color}"/><text x="${X(0.55) + 14}" y="${ly}" font-size="10">${esc(s.name)}</text>`);
+    // Bottom right: quality curves rise to the left and top, so that corner is empty.
+    const ly = h - pad.b - 8 - (p.series.length - 1 - k) * 13;
+    out.push(`<rect x="${X(0.45)}" y="${ly - 4}" width="10" height="3" fill="${s.color}"/><text x="${X(0.45) + 14}" y="${ly}" font-size="10">${esc(s.name)}</text>`);
   });
   return out.join('\n');
 }
