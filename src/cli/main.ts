@@ -9,6 +9,7 @@ import { addCalcCommand } from './calc.js';
 import { addRouterCommand } from './router.js';
 import { governanceLines } from '../governance/describe.js';
 import { cacheLines } from '../cache/describe.js';
+import { routingLines } from '../routing/describe.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -92,6 +93,7 @@ export function buildCli(): Command {
         for (const [a, d] of c.aliases) console.log(`  model ${a} → ${d.join(' → ')}`);
         for (const line of governanceLines(c)) console.log(`  ${line}`);
         for (const line of cacheLines(c.cache)) console.log(`  ${line}`);
+        for (const line of routingLines(c.routing)) console.log(`  ${line}`);
       } catch (e) {
         fail(e);
       }

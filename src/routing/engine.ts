@@ -154,7 +154,9 @@ export class RoutingEngine {
         const m = this.learned();
         const share = h.strongShare ?? h.quality ?? this.cfg.learned.strongShare;
         const thr = thresholdForShare(m, share);
-        const s = learnedScore(m, x.userText, h.task);
+        // The task is a feature only of models trained with it (`router train --use-task`): elsewhere its bucket
+        // would collide with an n-gram's weight.
+        const s = learnedScore(m, x.userText, m.meta.useTask === true ? h.task : undefined);
         const why = `learned score=${s.toFixed(3)} ${s >= thr ? '≥' : '<'} t=${thr.toFixed(3)} (strong share ${share.toFixed(2)})`;
         if (s >= thr) return on(strong, 'learned', `${why} → strong`);
         if (this.cfg.learned.cascade) return { kind: 'cascade', target: weak, escalateTo: strong, reason: `${from.reason}; ${why} → weak, cascade → ${weak} ⇒ ${strong}` };
