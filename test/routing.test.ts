@@ -151,3 +151,20 @@ test('costgate router train: outcomes JSONL → model file → routing.learned.m
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('cascade on the Anthropic surface: the refusal is read from content blocks, the client gets one Messages answer', async () => {
+  await withGateway({ strong: 'claude-sonnet-4-5', weak: 'gpt-4o-mini:refuse' }, async (g) => {
+    const res = await fetch(`${g.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'cascade', max_tokens: 64, messages: user('Summarise this ticket') }),
+    });
+    const j = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(j));
+    assert.equal(j.type, 'message');
+    assert.equal(res.headers.get('x-costgate-cascade'), 'escalated:refusal');
+    const [row] = await g.gw.request(res.headers.get('x-costgate-request-id')!);
+    assert.equal(row!.model, 'claude-sonnet-4-5');
+    assert.deepEqual(row!.attempts.map((a) => a.outcome), ['rejected', 'ok']);
+  });
+});
