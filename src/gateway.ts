@@ -41,6 +41,7 @@ import { CircuitBreakers } from './upstream/breaker.js';
 import { createResolver } from './routing/resolve.js';
 import { RoutingEngine } from './routing/engine.js';
 import { budgetPressure } from './routing/budget-pressure.js';
+import { llmClassifier } from './routing/llm-classifier.js';
 import { cascade } from './pipeline/stages/cascade.js';
 // Types only: the simulator (and, through it, the tokenizer's tables) is imported when a config runs one in-process.
 import type { Simulator, SimulatorServerOptions } from './providers/simulator/server.js';
@@ -249,6 +250,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const metrics = config.metrics.enabled ? new GatewayMetrics({ config: config.metrics, budgets: config.budgets, budgetStore, inFlight: () => inFlight }) : undefined;
   const extraSinks: RecordSink[] = [...(metrics ? [metrics.sink] : []), ...(options.sinks ?? [])];
   const routing = config.routing.enabled ? new RoutingEngine(config.routing) : undefined;
+  const rc = config.routing.classifier;
+  const llmTierFn = routing && rc.mode === 'llm' ? llmClassifier((r) => handleRef(r), (rc.model ?? config.routing.tiers.simple ?? config.routing.weak)!, rc.timeoutMs) : undefined;
   const stages: Stage[] = [
     meter({
       pricer,
@@ -258,7 +261,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     auth({ mode: config.auth.mode, keys }),
     streams({ maxStreamsPerKey: config.server.maxStreamsPerKey }),
     limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
-    route({ resolve: createResolver(config), engine: routing, budgetUsed: routing?.cfg.budget.preferWeakAt !== undefined ? budgetPressure(config.budgets, budgetStore) : undefined }),
+    route({ resolve: createResolver(config), engine: routing, budgetUsed: routing?.cfg.budget.preferWeakAt !== undefined ? budgetPressure(config.budgets, budgetStore) : undefined, llmTier: llmTierFn }),
     ...(cacheStore ? [cache({ config: cc, store: cacheStore, semantic: options.semantic, now: options.cacheNow })] : []),
     context({ optimize: config.optimize }),
     budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),

@@ -168,3 +168,27 @@ test('cascade on the Anthropic surface: the refusal is read from content blocks,
     assert.deepEqual(row!.attempts.map((a) => a.outcome), ['rejected', 'ok']);
   });
 });
+
+test('LLM classifier mode: a metered side call decides the tier; an unusable answer falls back to the local classifier', async () => {
+  const { CLASSIFIER_PROMPT } = await import('../src/routing/llm-classifier.js');
+  let verdict = 'complex';
+  const g = await startTestGateway({
+    config: { ledger: { store: 'memory' }, routing: { tiers: { simple: 'gpt-4.1-nano', medium: 'gpt-4o-mini', complex: 'gpt-4o' }, classifier: { mode: 'llm' } } },
+    simulator: { answer: (_m, body) => (body.messages?.[0]?.content === CLASSIFIER_PROMPT ? verdict : undefined) },
+  });
+  try {
+    const r = await chat(g, { model: 'auto', messages: user('hi') });
+    assert.equal(r.row.model, 'gpt-4o', 'the LLM said complex although the local classifier says simple');
+    assert.match(r.row.routeReason!, /tier complex by llm/);
+    const side = (await g.gw.requests({ feature: 'costgate-router' })).rows;
+    assert.equal(side.length, 1, 'the classifier call is its own ledger row');
+    assert.equal(side[0]!.requestedModel, 'gpt-4.1-nano');
+    assert.equal(side[0]!.routeReason, 'provider model pattern', 'the side call itself is not routed');
+    verdict = 'banana';
+    const f = await chat(g, { model: 'auto', messages: user('hi') });
+    assert.equal(f.row.model, 'gpt-4.1-nano');
+    assert.match(f.row.routeReason!, /tier simple score=.*llm classifier gave no tier → local/);
+  } finally {
+    await g.close();
+  }
+});

@@ -111,6 +111,17 @@ export const RoutingSchema = z
       })
       .strict()
       .default({ verifiers: ['json', 'refusal', 'empty', 'tools'], minChars: 1, minMeanLogprob: -1 }),
+    classifier: z
+      .object({
+        /** `local` (default): the lexical tier classifier. `llm`: ask a model (one extra, metered call per routed request). */
+        mode: z.enum(['local', 'llm']).default('local'),
+        /** The model asked in `llm` mode (default: routing.tiers.simple, else routing.weak). */
+        model: target.optional(),
+        /** Give up on the LLM after this long and use the local classifier. */
+        timeoutMs: z.number().int().positive().default(2000),
+      })
+      .strict()
+      .default({ mode: 'local', timeoutMs: 2000 }),
     budget: z
       .object({
         /** When any hard budget this call counts against is at least this fraction used, route weak. */
@@ -131,6 +142,7 @@ export const RoutingSchema = z
     c.rules.forEach((r, i) => check(r.model, ['rules', i, 'model']));
     c.tasks.forEach((r, i) => check(r.model, ['tasks', i, 'model']));
     if (c.default) check(c.default, ['default']);
+    if (c.classifier.mode === 'llm' && !(c.classifier.model ?? c.tiers.simple ?? c.weak)) ctx.addIssue({ code: 'custom', path: ['classifier', 'model'], message: 'llm mode needs a model (or routing.tiers.simple / routing.weak)' });
   });
 
 export type RoutingConfig = z.infer<typeof RoutingSchema>;

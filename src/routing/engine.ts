@@ -39,6 +39,8 @@ export interface RouteHints {
   strongShare?: number;
   /** Highest fraction used among the call's hard budgets (0..1+), when the engine asked for it. */
   budgetUsed?: number;
+  /** A tier decided elsewhere (the optional LLM classifier); the local classifier still guesses the task. */
+  tier?: { tier: Tier; source: string };
 }
 
 const SPECIAL = /^(?:auto(?::(?:cheap|balanced|quality))?|router|cascade)$/;
@@ -99,7 +101,7 @@ export class RoutingEngine {
   decide(requested: string, x: RouteInput, h: RouteHints = {}): Decision | undefined {
     if (!this.handles(requested)) return undefined;
     let tierResult: TierResult | undefined;
-    const tier = () => (tierResult ??= classify(x));
+    const tier = () => (tierResult ??= h.tier ? { ...classify(x), tier: h.tier.tier, score: Number.NaN } : classify(x));
     const mode = requested.startsWith('auto:') ? (requested.slice(5) as 'cheap' | 'balanced' | 'quality') : 'balanced';
     let d: Decision | undefined;
     for (const r of this.rules) {
@@ -146,7 +148,8 @@ export class RoutingEngine {
         const t: Tier = shiftTier(r.tier, mode);
         const m = this.cfg.tiers[t] ?? (t === 'complex' ? this.cfg.strong : this.cfg.weak);
         if (!m) throw new Error(`routing.tiers.${t} is not set (and no routing.${t === 'complex' ? 'strong' : 'weak'} to default to)`);
-        return on(m, 'tier', `tier ${t}${t !== r.tier ? ` (${r.tier}, ${mode})` : ''} score=${r.score.toFixed(2)} task=${r.task}`);
+        const by = h.tier ? `by ${h.tier.source}` : `score=${r.score.toFixed(2)}`;
+        return on(m, 'tier', `tier ${t}${t !== r.tier ? ` (${r.tier}, ${mode})` : ''} ${by} task=${r.task}`);
       }
       case '@learned': {
         const strong = this.need('strong');

@@ -16,6 +16,8 @@ export interface RouteOptions {
   engine?: RoutingEngine;
   /** Highest fraction used among the call's hard budgets (read only when the engine is configured to use it). */
   budgetUsed?: (ctx: Ctx) => Promise<number | undefined>;
+  /** The optional LLM tier classifier (routing.classifier.mode: llm); undefined answers fall back to the local one. */
+  llmTier?: (text: string) => Promise<import('../../routing/tier.js').Tier | undefined>;
 }
 
 function how(r: Resolution, model: string): string {
@@ -42,12 +44,17 @@ function resolveOrFail(o: RouteOptions, model: string, requested: string) {
 export const route = (o: RouteOptions): Stage =>
   async function route(ctx, next) {
     const e = o.engine;
-    if (e && ctx.endpoint !== 'embeddings' && e.handles(ctx.model)) {
+    if (e && ctx.endpoint !== 'embeddings' && ctx.req.headers['x-costgate-route'] !== 'off' && e.handles(ctx.model)) {
       const h: RouteHints = { task: ctx.req.headers['x-costgate-task'] || ctx.meta.feature, quality: dial(ctx, 'x-costgate-quality'), strongShare: dial(ctx, 'x-costgate-strong-share') };
       if (e.cfg.budget.preferWeakAt !== undefined && o.budgetUsed) h.budgetUsed = await o.budgetUsed(ctx);
+      const input = routeInput(ctx.body);
+      if (o.llmTier) {
+        const t = await o.llmTier(input.userText);
+        h.tier = t ? { tier: t, source: 'llm' } : undefined;
+      }
       let d;
       try {
-        d = e.decide(ctx.model, routeInput(ctx.body), h);
+        d = e.decide(ctx.model, input, h);
       } catch (err) {
         throw new GatewayError('invalid_value', (err as Error).message, { param: 'model' });
       }
@@ -58,7 +65,8 @@ export const route = (o: RouteOptions): Stage =>
           if (m && key && !key.allowsModel(m)) throw new GatewayError('model_not_allowed', `Key ${key.record.id} may not use the model '${m}' (routed from '${ctx.model}': ${d.reason}).`, { param: 'model' });
         }
         const r = resolveOrFail(o, d.target, ctx.model);
-        ctx.route = { deployments: r.deployments, decision: r.deployments[0]!.name, reason: `${d.kind}: ${d.reason}`, kind: d.kind };
+        const fellBack = o.llmTier && !h.tier ? '; llm classifier gave no tier → local' : '';
+        ctx.route = { deployments: r.deployments, decision: r.deployments[0]!.name, reason: `${d.kind}: ${d.reason}${fellBack}`, kind: d.kind };
         if (d.escalateTo) ctx.route.cascade = { model: d.escalateTo, deployments: resolveOrFail(o, d.escalateTo, ctx.model).deployments };
         return next();
       }
