@@ -45,7 +45,7 @@ export const route = (o: RouteOptions): Stage =>
   async function route(ctx, next) {
     const e = o.engine;
     if (e && ctx.endpoint !== 'embeddings' && ctx.req.headers['x-costgate-route'] !== 'off' && e.handles(ctx.model)) {
-      const h: RouteHints = { task: ctx.req.headers['x-costgate-task'] || ctx.meta.feature, quality: dial(ctx, 'x-costgate-quality'), strongShare: dial(ctx, 'x-costgate-strong-share') };
+      const h: RouteHints = { task: (ctx.req.headers['x-costgate-task'] || ctx.meta.feature)?.slice(0, 128), quality: dial(ctx, 'x-costgate-quality'), strongShare: dial(ctx, 'x-costgate-strong-share') };
       if (e.cfg.budget.preferWeakAt !== undefined && o.budgetUsed) h.budgetUsed = await o.budgetUsed(ctx);
       const input = routeInput(ctx.body);
       if (o.llmTier) {
