@@ -184,6 +184,16 @@ const mmluSeries = evalSet('MMLU held-out split', held, { share: 0.35, quality: 
 const mt = loadMtBench(DIR);
 const mtItems = mt.items.map((i) => withCost({ prompt: i.prompt, weak: i.weak, strong: i.strong }, OUT.mt));
 const mtSeries = evalSet(`MT-Bench (${mt.excluded} question-turns left out: contaminated or judge parse failure)`, mtItems, { share: 0.25, quality: 8.76, label: 'judge score 8.76 with ≤ 25% strong calls' }, []);
+// The commercial routers' judged answers (mt_bench_router_benchmarks): same judge, same question-turns as above.
+const refs = new Map<string, number[]>();
+const keep = new Set(mt.items.map((i) => `${i.questionId}:${i.turn}`));
+for (const line of readFileSync(`${DIR}/mt_bench_router_benchmarks/gpt-4_single.jsonl`, 'utf8').split('\n')) {
+  if (!line.trim()) continue;
+  const j = JSON.parse(line);
+  if (j.score < 0 || !keep.has(`${j.question_id}:${j.turn}`)) continue;
+  refs.set(j.model, [...(refs.get(j.model) ?? []), j.score]);
+}
+for (const [m, v] of refs) console.log(`reference: commercial router ${m}: judge score ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(3)} over ${v.length} of these question-turns (its strong-call share is not in the data)`);
 latency([...held.map((i) => i.prompt), ...mtItems.map((i) => i.prompt)]);
 mkdirSync('docs', { recursive: true });
 writeFileSync('docs/routing-eval.svg', renderSvg([
