@@ -192,3 +192,14 @@ test('LLM classifier mode: a metered side call decides the tier; an unusable ans
     await g.close();
   }
 });
+
+test('cascade and hard budgets: both possible answers are reserved up front', async () => {
+  await withGateway({ strong: 'gpt-4o', weak: 'gpt-4o-mini' }, async (g) => {
+    const body = { messages: user('hello there'), max_tokens: 100 };
+    const weak = await chat(g, { model: 'gpt-4o-mini', ...body });
+    assert.equal(weak.res.status, 200, 'the weak model alone fits the budget');
+    const c = await chat(g, { model: 'cascade', ...body });
+    assert.equal(c.res.status, 402, c.text);
+    assert.equal(c.json.error.code, 'budget_exceeded');
+  }, { budgets: [{ name: 'tiny', scope: 'global', amount: 0.0005, window: 'month', mode: 'hard' }] });
+});
