@@ -203,3 +203,21 @@ test('cascade and hard budgets: both possible answers are reserved up front', as
     assert.equal(c.json.error.code, 'budget_exceeded');
   }, { budgets: [{ name: 'tiny', scope: 'global', amount: 0.0005, window: 'month', mode: 'hard' }] });
 });
+
+test('routing composes with fallbacks: a routed alias whose primary fails falls back to its next deployment', async () => {
+  await withGateway({ strong: 'gpt-4o', weak: 'cheap' }, async (g) => {
+    const r = await chat(g, { model: 'router', messages: user('hi') }, { 'x-costgate-quality': '0' });
+    assert.equal(r.res.status, 200, r.text);
+    assert.equal(r.row.model, 'gpt-4o-mini');
+    assert.equal(r.row.routeDecision, 'broken-mini', 'the decision names the primary the router chose');
+    assert.match(r.row.routeReason!, /→ weak → cheap$/);
+    assert.deepEqual(r.row.attempts.map((a) => [a.deployment, a.outcome]), [['broken-mini', 'error'], ['mini', 'ok']]);
+  }, {
+    deployments: [
+      { name: 'broken-mini', provider: 'simulator', model: 'gpt-4o-mini', headers: { 'x-sim-fault': '500' } },
+      { name: 'mini', provider: 'simulator', model: 'gpt-4o-mini' },
+    ],
+    models: { cheap: { deployments: ['broken-mini', 'mini'] } },
+    retries: { attempts: 1 },
+  });
+});
