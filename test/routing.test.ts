@@ -67,19 +67,37 @@ for (const c of CASES) {
   });
 }
 
-test('cascade: a good weak answer is accepted (one attempt); a failing weak deployment escalates; streams go strong', async () => {
+test('cascade: a good weak answer is accepted (one attempt); streams are buffered, verified and replayed (or go strong); a failing weak deployment escalates', async () => {
   await withGateway({ strong: 'gpt-4o', weak: 'gpt-4o-mini' }, async (g) => {
     const r = await chat(g, { model: 'cascade', messages: user('Give me JSON'), response_format: { type: 'json_object' } });
     assert.equal(r.res.headers.get('x-costgate-cascade'), 'accepted');
     assert.equal(r.row.model, 'gpt-4o-mini');
     assert.equal(r.row.attemptCount, 1);
     assert.match(r.row.routeReason!, /weak answer accepted/);
+    const s = await chat(g, { model: 'cascade', messages: user('stream please'), stream: true, stream_options: { include_usage: true } });
+    assert.equal(s.res.status, 200);
+    assert.match(s.res.headers.get('content-type')!, /text\/event-stream/);
+    assert.equal(s.res.headers.get('x-costgate-cascade'), 'accepted');
+    assert.match(s.text, /"object":"chat\.completion\.chunk"/);
+    assert.match(s.text, /"usage":\{"prompt_tokens":\d+/, 'the usage chunk the client asked for');
+    assert.match(s.text, /data: \[DONE\]/);
+    assert.equal(s.row.model, 'gpt-4o-mini');
+    assert.equal(s.row.stream, true);
+  });
+  await withGateway({ strong: 'gpt-4o', weak: 'gpt-4o-mini:refuse' }, async (g) => {
+    const s = await chat(g, { model: 'cascade', messages: user('stream please'), stream: true });
+    assert.equal(s.res.headers.get('x-costgate-cascade'), 'escalated:refusal', 'a buffered stream is verified like a whole answer');
+    assert.doesNotMatch(s.text, /sorry/i, 'the refusal never reached the client');
+    assert.equal(s.row.model, 'gpt-4o');
+    assert.deepEqual(s.row.attempts.map((a) => a.outcome), ['rejected', 'ok']);
+  });
+  await withGateway({ strong: 'gpt-4o', weak: 'gpt-4o-mini', cascade: { stream: 'strong' } }, async (g) => {
     const s = await chat(g, { model: 'cascade', messages: user('stream please'), stream: true });
     assert.equal(s.res.status, 200);
-    await g.waitRecords(2);
+    await g.waitRecords(1);
     const [row] = await g.gw.request(s.res.headers.get('x-costgate-request-id')!);
     assert.equal(row!.model, 'gpt-4o');
-    assert.match(row!.routeReason!, /escalated \(stream/);
+    assert.match(row!.routeReason!, /escalated \(stream: cascade\.stream is strong/);
   });
   await withGateway({ strong: 'gpt-4o', weak: 'no-such-model' }, async (g) => {
     const r = await chat(g, { model: 'cascade', messages: user('hello') });

@@ -106,11 +106,13 @@ export const RoutingSchema = z
         verifiers: z.array(z.enum(['json', 'refusal', 'empty', 'tools', 'logprob'])).min(1).default(['json', 'refusal', 'empty', 'tools']),
         /** `empty`: an answer shorter than this many characters (trimmed) fails. */
         minChars: z.number().int().nonnegative().default(1),
-        /** `logprob`: mean token logprob below this fails (needs logprobs in the weak answer; requested automatically). */
+        /** `logprob`: mean token logprob below this fails (only when the weak answer carries logprobs: ask for `logprobs: true`). */
         minMeanLogprob: z.number().max(0).default(-1),
+        /** Streaming calls: `buffer` = verify the whole weak answer, then replay the accepted one as SSE; `strong` = skip the cascade. */
+        stream: z.enum(['buffer', 'strong']).default('buffer'),
       })
       .strict()
-      .default({ verifiers: ['json', 'refusal', 'empty', 'tools'], minChars: 1, minMeanLogprob: -1 }),
+      .default({ verifiers: ['json', 'refusal', 'empty', 'tools'], minChars: 1, minMeanLogprob: -1, stream: 'buffer' }),
     classifier: z
       .object({
         /** `local` (default): the lexical tier classifier. `llm`: ask a model (one extra, metered call per routed request). */
