@@ -71,7 +71,8 @@ export class RoutingEngine {
         regex: rule.when.regex ? new RegExp(rule.when.regex, 'i') : undefined,
         examples: rule.when.similarTo?.examples.map((e) => hashedEmbedding(e)),
       }));
-    if (cfg.learned.model) this.learned();
+    // Loaded at start when it can be used: a bad file fails the start, and no request pays for the load.
+    if (cfg.enabled && (cfg.learned.model || (cfg.strong && cfg.weak))) this.learned();
   }
 
   /** Whether the engine routes a call that names this model. */
