@@ -183,7 +183,15 @@ const mmluSeries = evalSet('MMLU held-out split', held, { share: 0.35, quality: 
 ]);
 const mt = loadMtBench(DIR);
 const mtItems = mt.items.map((i) => withCost({ prompt: i.prompt, weak: i.weak, strong: i.strong }, OUT.mt));
-const mtSeries = evalSet(`MT-Bench (${mt.excluded} question-turns left out: contaminated or judge parse failure)`, mtItems, { share: 0.25, quality: 8.76, label: 'judge score 8.76 with ≤ 25% strong calls' }, []);
+// MT-Bench's analogue of the subject prior: its category's mean GPT-4 advantage over the *other* questions (leave one
+// question out, so no item sees its own outcome).
+const catPrior = mt.items.map((it) => {
+  const others = mt.items.filter((o) => o.category === it.category && o.questionId !== it.questionId);
+  return others.reduce((a, o) => a + o.strong - o.weak, 0) / Math.max(1, others.length);
+});
+const mtSeries = evalSet(`MT-Bench (${mt.excluded} question-turns left out: contaminated or judge parse failure)`, mtItems, { share: 0.25, quality: 8.76, label: 'judge score 8.76 with ≤ 25% strong calls' }, [
+  { name: 'category-prior (leave-one-question-out)', scores: catPrior },
+]);
 // The commercial routers' judged answers (mt_bench_router_benchmarks): same judge, same question-turns as above.
 const refs = new Map<string, number[]>();
 const keep = new Set(mt.items.map((i) => `${i.questionId}:${i.turn}`));
