@@ -129,6 +129,9 @@ export function thresholdForShare(m: RouterModel, share: number): number {
   const { shares, thresholds } = m.calibration;
   if (!shares.length) return 1 - Math.min(1, Math.max(0, share));
   const s = Math.min(1, Math.max(0, share));
+  // The ends are exact whatever the calibration set held: 0 sends nothing strong, 1 everything (scores are in (0, 1)).
+  if (s <= 0) return 2;
+  if (s >= 1) return 0;
   const i = Math.min(shares.length - 1, Math.round(s * (shares.length - 1)));
   return thresholds[i]!;
 }
