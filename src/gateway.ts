@@ -39,6 +39,10 @@ import type { ConfigInput } from './config/schema.js';
 import { Agents } from './upstream/agents.js';
 import { CircuitBreakers } from './upstream/breaker.js';
 import { createResolver } from './routing/resolve.js';
+import { RoutingEngine } from './routing/engine.js';
+import { budgetPressure } from './routing/budget-pressure.js';
+import { llmClassifier } from './routing/llm-classifier.js';
+import { cascade } from './pipeline/stages/cascade.js';
 // Types only: the simulator (and, through it, the tokenizer's tables) is imported when a config runs one in-process.
 import type { Simulator, SimulatorServerOptions } from './providers/simulator/server.js';
 import { findSimModel, SIM_MODELS } from './providers/simulator/catalog.js';
@@ -245,6 +249,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   let inFlight = 0;
   const metrics = config.metrics.enabled ? new GatewayMetrics({ config: config.metrics, budgets: config.budgets, budgetStore, inFlight: () => inFlight }) : undefined;
   const extraSinks: RecordSink[] = [...(metrics ? [metrics.sink] : []), ...(options.sinks ?? [])];
+  const routing = config.routing.enabled ? new RoutingEngine(config.routing) : undefined;
+  const rc = config.routing.classifier;
+  const llmTierFn = routing && rc.mode === 'llm' ? llmClassifier((r) => handleRef(r), (rc.model ?? config.routing.tiers.simple ?? config.routing.weak)!, rc.timeoutMs) : undefined;
   const stages: Stage[] = [
     meter({
       pricer,
@@ -254,13 +261,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     auth({ mode: config.auth.mode, keys }),
     streams({ maxStreamsPerKey: config.server.maxStreamsPerKey }),
     limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
-    route({ resolve: createResolver(config) }),
+    route({ resolve: createResolver(config), engine: routing, budgetUsed: routing?.cfg.budget.preferWeakAt !== undefined ? budgetPressure(config.budgets, budgetStore) : undefined, llmTier: llmTierFn }),
     ...(cacheStore ? [cache({ config: cc, store: cacheStore, semantic: options.semantic, now: options.cacheNow })] : []),
     context({ optimize: config.optimize }),
     budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),
     deferStage(batcher, config.priorities.deferOptional),
     ...(admissionGate ? [admission({ admission: admissionGate, retryAfterSec: config.priorities.retryAfterSec })] : []),
-    dispatch({ retries: config.retries, agents, breakers, random: options.random }),
+    cascade(dispatch({ retries: config.retries, agents, breakers, random: options.random }), config.routing.cascade),
   ];
   const pipeline = compose(stages);
   batcher.resumeIfPresent(pgQueue !== undefined || (batchPath !== ':memory:' && existsSync(batchPath)));

@@ -7,8 +7,10 @@ import { addReportCommand } from './report.js';
 import { addKeysCommand } from './keys.js';
 import { addCalcCommand } from './calc.js';
 import { addSimulateCommand } from './simulate.js';
+import { addRouterCommand } from './router.js';
 import { governanceLines } from '../governance/describe.js';
 import { cacheLines } from '../cache/describe.js';
+import { routingLines } from '../routing/describe.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -95,6 +97,7 @@ export function buildCli(): Command {
         for (const [a, d] of c.aliases) console.log(`  model ${a} → ${d.join(' → ')}`);
         for (const line of governanceLines(c)) console.log(`  ${line}`);
         for (const line of cacheLines(c.cache)) console.log(`  ${line}`);
+        for (const line of routingLines(c.routing)) console.log(`  ${line}`);
       } catch (e) {
         fail(e);
       }
@@ -103,5 +106,6 @@ export function buildCli(): Command {
   addKeysCommand(program, fail);
   addCalcCommand(program, fail);
   addSimulateCommand(program, fail);
+  addRouterCommand(program, fail);
   return program;
 }

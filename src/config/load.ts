@@ -117,6 +117,7 @@ export interface ResolvedConfig {
   batch: Config['batch'] & { webhookSecretValue?: string };
   /** `GET /metrics`. */
   metrics: Config['metrics'];
+  routing: Config['routing'];
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -283,6 +284,7 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     optimize: cfg.optimize,
     batch: { ...cfg.batch, webhookSecretValue: envValue(cfg.batch.webhookSecret, env) || undefined },
     metrics: cfg.metrics,
+    routing: cfg.routing,
     source,
   };
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { usdToNanos } from '../budgets/money.js';
 import { parseDuration, validTimeZone } from '../budgets/window.js';
+import { RoutingSchema } from './routing-schema.js';
 
 const ms = z.number().int().nonnegative();
 
@@ -556,6 +557,8 @@ export const ConfigSchema = z
     batch: BatchSchema.default(BatchSchema.parse({})),
     /** `GET /metrics` (Prometheus). */
     metrics: MetricsSchema.default(MetricsSchema.parse({})),
+    /** Model routing: rules, the auto tier classifier, the learned router, cascades (see routing-schema.ts). */
+    routing: RoutingSchema.default(RoutingSchema.parse({})),
     /**
      * A file of `NAME=value` lines (e.g. OPENAI_API_KEY=sk-…) read at start; its names are looked up like environment
      * variables (the real environment wins). Refused when group- or world-readable. Relative to the config file.

@@ -68,6 +68,10 @@ export interface RouteVars {
   deployments: Deployment[];
   decision: string;
   reason: string;
+  /** Which router decided (rule, task, tier, learned, cascade, default); absent when only aliases/fallbacks applied. */
+  kind?: string;
+  /** A cascade: the weak deployments above go first; these serve when the weak answer fails verification. */
+  cascade?: { model: string; deployments: Deployment[] };
 }
 
 /** One upstream attempt (retries and fallbacks cost money too). */
@@ -80,8 +84,9 @@ export interface AttemptRecord {
   latencyMs: number;
   /** HTTP status, or 0 when no response arrived (timeout, connection error, circuit open). */
   status: number;
-  outcome: 'ok' | 'error' | 'skipped';
-  errorCode?: ErrorCode | 'circuit_open' | 'stream_cut';
+  /** `rejected`: an answer the cascade's verifier turned down (it was paid for; the strong model answered instead). */
+  outcome: 'ok' | 'error' | 'skipped' | 'rejected';
+  errorCode?: ErrorCode | 'circuit_open' | 'stream_cut' | 'cascade_rejected';
   errorMessage?: string;
   /** Usage reported for this attempt (only the successful one normally has any). */
   usage?: Usage;

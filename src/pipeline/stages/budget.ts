@@ -63,9 +63,17 @@ function maxRate(tokens: number, ...rs: (Rate | undefined)[]): bigint {
   return m;
 }
 
-/** The most this call can cost on its routed (first) deployment, in nano-dollars. */
+/**
+ * The most this call can cost on its routed (first) deployment, in nano-dollars. A cascade may pay for two answers
+ * (the weak one, then the strong one): both are reserved.
+ */
 export function maxCallCost(ctx: Ctx, pricer: Pricer): { nanos: bigint; inputTokens: number; outputTokens: number } {
-  const d = ctx.route!.deployments[0]!;
+  const one = maxCostOn(ctx, pricer, ctx.route!.deployments[0]!);
+  const esc = ctx.route!.cascade?.deployments[0];
+  return esc ? { ...one, nanos: one.nanos + maxCostOn(ctx, pricer, esc).nanos } : one;
+}
+
+function maxCostOn(ctx: Ctx, pricer: Pricer, d: import('../../config/load.js').Deployment): { nanos: bigint; inputTokens: number; outputTokens: number } {
   const rates = pricer.rates(d.model, d.provider.name);
   const body = ctx.body as Record<string, any>;
   const inputTokens = countInput.count(ctx, d.model);

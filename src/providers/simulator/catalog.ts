@@ -18,6 +18,8 @@ export interface SimModel {
   dims?: number;
 }
 
+import { withoutFlaw } from './flaws.js';
+
 const m = (id: string, wire: SimModel['wire'], tier: SimModel['tier'], quality: number, extra: Partial<SimModel> = {}): SimModel => ({
   id,
   wire,
@@ -61,5 +63,8 @@ export const SIM_ALIASES: Record<string, string> = {
 const byId = new Map(SIM_MODELS.map((x) => [x.id, x]));
 
 export function findSimModel(id: string): SimModel | undefined {
-  return byId.get(id) ?? byId.get(SIM_ALIASES[id] ?? '') ?? byId.get(id.replace(/-\d{4}-\d{2}-\d{2}$/, ''));
+  const found = byId.get(id) ?? byId.get(SIM_ALIASES[id] ?? '') ?? byId.get(id.replace(/-\d{4}-\d{2}-\d{2}$/, ''));
+  // `model:flaw` (flaws.ts) serves as the base model with a spoiled answer.
+  const base = found ? undefined : withoutFlaw(id);
+  return found ?? (base !== id ? findSimModel(base!) : undefined);
 }

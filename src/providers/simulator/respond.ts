@@ -9,6 +9,7 @@ import { hashSeed, prose, instanceOf } from './content.js';
 import { PrefixStore, openaiCachedTokens, anthropicCache, type Breakpoint } from './prompt-cache.js';
 import { countPrompt, countText, o200k } from '../../tokens/count.js';
 import type { Usage } from '../usage.js';
+import { flawOf, spoil } from './flaws.js';
 
 type Json = Record<string, any>;
 
@@ -154,6 +155,12 @@ export function respond(model: SimModel, wire: 'openai' | 'anthropic', body: Jso
     const n = typeof limit === 'number' ? Math.min(want, limit) : want;
     text = prose(seed, Math.max(1, n - 1));
     if (typeof limit === 'number' && want > limit) finish = 'length';
+  }
+  const flaw = flawOf(body.model);
+  if (flaw && hooked === undefined) {
+    const sp = spoil(flaw, text);
+    if (sp.text !== undefined && finish !== 'tool_calls') text = sp.text;
+    if (sp.toolArgs !== undefined) for (const t of toolCalls) t.args = sp.toolArgs;
   }
   let stopSequence: string | undefined;
   if (finish !== 'tool_calls') {
