@@ -117,6 +117,9 @@ export interface ResolvedConfig {
   batch: Config['batch'] & { webhookSecretValue?: string };
   /** `GET /metrics`. */
   metrics: Config['metrics'];
+  alerts: Config['alerts'];
+  /** OpenTelemetry; header values `env:NAME` resolved. */
+  otel: Config['otel'];
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -283,6 +286,8 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     optimize: cfg.optimize,
     batch: { ...cfg.batch, webhookSecretValue: envValue(cfg.batch.webhookSecret, env) || undefined },
     metrics: cfg.metrics,
+    alerts: cfg.alerts,
+    otel: { ...cfg.otel, headers: Object.fromEntries(Object.entries(cfg.otel.headers).map(([k, v]) => [k, envValue(v, env) ?? ''])) },
     source,
   };
 }

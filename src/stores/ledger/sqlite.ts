@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, GroupKey, AggregateRow } from './types.js';
-import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql } from './sql.js';
+import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql, duplicatesSql } from './sql.js';
 import { encodeCursor, decodeCursor, clampLimit } from './cursor.js';
 import { toAggregate } from './aggregate.js';
 import { Checkpointer } from './sqlite-checkpointer.js';
@@ -101,6 +101,12 @@ export class SqliteLedger implements LedgerStore {
     const params: unknown[] = [];
     const r = this.db.prepare(`SELECT COUNT(*) AS n FROM ledger_requests ${whereClause(filter, () => '?', params)}`).get(params) as { n: number };
     return r.n;
+  }
+
+  async duplicates(filter: LedgerFilter): Promise<{ requests: number; distinct: number }> {
+    const params: unknown[] = [];
+    const r = this.db.prepare(duplicatesSql(filter, () => '?', params)).get(params) as { n: number; d: number };
+    return { requests: Number(r.n), distinct: Number(r.d) };
   }
 
   async close(): Promise<void> {

@@ -63,6 +63,12 @@ export interface LedgerRow {
   /** Hash of the stable prefix (tools + system prompt) and its tokens, when the context stage looked at the call. */
   prefixHash: string | null;
   prefixTokens: number | null;
+  /**
+   * Request fingerprint: sha256 (first 32 hex) of the client surface, requested model and the answer-relevant body in
+   * canonical form (src/pipeline/stages/fingerprint.ts). Null when fingerprinting is off (it is on with the
+   * duplicate-share alert) or the call was refused before it was parsed. Optional on input rows written by older code.
+   */
+  requestHash?: string | null;
 }
 
 export interface AttemptRow {
@@ -129,5 +135,7 @@ export interface LedgerStore {
   attempts(uid: string): Promise<AttemptRow[]>;
   aggregate(filter: LedgerFilter, by: GroupKey[]): Promise<AggregateRow[]>;
   count(filter?: LedgerFilter): Promise<number>;
+  /** Rows with a request fingerprint in the filter, and their distinct fingerprints (the duplicate-share alert). */
+  duplicates(filter: LedgerFilter): Promise<{ requests: number; distinct: number }>;
   close(): Promise<void>;
 }

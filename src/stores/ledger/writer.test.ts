@@ -55,6 +55,9 @@ class FakeStore implements LedgerStore {
   async count(): Promise<number> {
     return this.rows.length;
   }
+  async duplicates(): Promise<{ requests: number; distinct: number }> {
+    return { requests: 0, distinct: 0 };
+  }
   async close(): Promise<void> {
     this.closed = true;
   }
