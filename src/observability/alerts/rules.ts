@@ -24,6 +24,8 @@ export type Rule = (c: RuleContext) => Promise<AlertFinding[]>;
 
 const DAY = 86_400_000;
 const usd = (n: bigint) => Number(nanosToUsd(n));
+/** `$0.0013`, `$12.50`: exact, trailing zeros trimmed to cents. */
+const $ = (n: bigint) => `$${nanosToUsd(n).replace(/(\.\d\d\d*?)0+$/, '$1')}`;
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const ms = (d: string) => parseDuration(d)!;
 /** ratio × n in nano-dollars, exactly enough (ratio to 1e-6). */
@@ -53,7 +55,7 @@ export const spendAnomaly: Rule = async ({ ledger, rules, now }) => {
   if (avg === 0n || spent <= limit) return [];
   return [{
     key: 'spendAnomaly', rule: 'spendAnomaly', level: 'warning', value: usd(spent), threshold: usd(limit), labels: {},
-    message: `Spend today $${nanosToUsd(spent)} is ${pct(Number((spent * 1000n) / avg) / 1000)} of the ${days.length}-day average $${nanosToUsd(avg)} (alert above ${pct(r.ratio)})`,
+    message: `Spend today ${$(spent)} is ${pct(Number((spent * 1000n) / avg) / 1000)} of the ${days.length}-day average ${$(avg)} (alert above ${pct(r.ratio)})`,
   }];
 };
 
@@ -71,13 +73,13 @@ export const allocation: Rule = async ({ ledger, rules, now }) => {
       const spent = spentBy.get(name) ?? 0n;
       const base = { key: `allocation:${scope}:${name}`, rule: 'allocation', threshold: usd(limit), labels: { [scope]: name } };
       if (spent >= limit) {
-        out.push({ ...base, level: 'critical', value: usd(spent), message: `${scope} '${name}' has spent $${nanosToUsd(spent)} this month, over its allocation of $${nanosToUsd(limit)}` });
+        out.push({ ...base, level: 'critical', value: usd(spent), message: `${scope} '${name}' has spent ${$(spent)} this month, over its allocation of ${$(limit)}` });
         continue;
       }
       if (!r.projected || elapsed < ms(r.minElapsed)) continue;
       const projected = (spent * BigInt(end - start)) / BigInt(elapsed);
       if (projected >= limit) {
-        out.push({ ...base, level: 'warning', value: usd(projected), message: `${scope} '${name}' is projected to spend $${nanosToUsd(projected)} this month (run rate of $${nanosToUsd(spent)} so far), over its allocation of $${nanosToUsd(limit)}` });
+        out.push({ ...base, level: 'warning', value: usd(projected), message: `${scope} '${name}' is projected to spend ${$(projected)} this month (run rate of ${$(spent)} so far), over its allocation of ${$(limit)}` });
       }
     }
   }
@@ -106,7 +108,7 @@ export const budgets: Rule = async ({ ledger, rules, budgets: list, now }) => {
       out.push({
         key: `budgets:${b.name}${who !== undefined ? `:${who}` : ''}`, rule: 'budgets', level: `${Math.round(step * 100)}%`,
         value: usd(a.costNanos), threshold: usd(times(b.limitNanos, step)), labels: { budget: b.name, ...(who !== undefined ? { [b.scope]: who } : {}) },
-        message: `Budget '${b.name}'${g ? ` for ${b.scope} '${who}'` : ''} (${b.mode}) is at ${pct(share)}: $${nanosToUsd(a.costNanos)} of $${nanosToUsd(b.limitNanos)}`,
+        message: `Budget '${b.name}'${g ? ` for ${b.scope} '${who}'` : ''} (${b.mode}) is at ${pct(share)}: ${$(a.costNanos)} of ${$(b.limitNanos)}`,
       });
     }
   }

@@ -66,9 +66,9 @@ export interface LedgerRow {
   /**
    * Request fingerprint: sha256 (first 32 hex) of the client surface, requested model and the answer-relevant body in
    * canonical form (src/pipeline/stages/fingerprint.ts). Null when fingerprinting is off (it is on with the
-   * duplicate-share alert) or the call was refused before it was parsed. Optional on input rows written by older code.
+   * duplicate-share alert) or the call was refused before it was parsed.
    */
-  requestHash?: string | null;
+  requestHash: string | null;
 }
 
 export interface AttemptRow {
