@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { addReportCommand } from './report.js';
 import { addKeysCommand } from './keys.js';
 import { addCalcCommand } from './calc.js';
+import { addAlertsCommand } from './alerts.js';
 import { governanceLines } from '../governance/describe.js';
 import { cacheLines } from '../cache/describe.js';
 
@@ -98,5 +99,6 @@ export function buildCli(): Command {
   addReportCommand(program, fail);
   addKeysCommand(program, fail);
   addCalcCommand(program, fail);
+  addAlertsCommand(program, fail);
   return program;
 }
