@@ -4,6 +4,7 @@
  * channel that neither breaks evaluation nor starves the other channels, and a failing rule that resolves nothing.
  */
 import { test } from 'node:test';
+import { channel as dc } from 'node:diagnostics_channel';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -189,6 +190,24 @@ test('triggers within the debounce make one evaluation', async () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(runs, 1);
     assert.equal(s.ch.got.length, 1);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a soft-budget crossing on diagnostics_channel costgate:budget and a ledger write both trigger an evaluation', async () => {
+  const s = await setup({ rows: errors(10, 100, T0 - MIN), alerts: { debounceMs: 0 } });
+  let onWrite: (() => void) | undefined;
+  try {
+    s.m.start((f) => (onWrite = f));
+    dc('costgate:budget').publish({ budget: 'b', key: 'b', limitNanos: 1n, spentNanos: 2n, requestId: 'r' });
+    while (!s.m.last) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(s.ch.got.length, 1);
+    s.m.last = undefined;
+    s.clock.now = T0 + HOUR;
+    onWrite!();
+    while (!s.m.last) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(s.ch.got.map((e) => e.kind), ['firing', 'resolved']);
   } finally {
     await s.close();
   }
