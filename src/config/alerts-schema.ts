@@ -114,7 +114,7 @@ export const AlertsSchema = z
     enabled: z.boolean().default(false),
     /** Evaluation schedule; a ledger write batch also triggers one, debounced by `debounceMs`. */
     interval: duration.default('1m'),
-    debounceMs: z.number().int().min(0).max(600_000).default(2_000),
+    debounceMs: z.number().int().min(0).max(600_000).default(5_000),
     /** Re-send a still-firing alert this often (absent: only on transitions). */
     renotify: duration.optional(),
     /** Where alert state lives: `auto` beside the ledger (SQLite file, Postgres schema, or memory), or `memory`. */

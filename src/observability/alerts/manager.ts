@@ -54,6 +54,9 @@ export class AlertManager {
   private debounce: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly onBudget = () => this.trigger();
+  /** Sums over past days and hour-aligned baselines (see RuleContext.memo), dropped when the UTC day changes. */
+  private readonly memo = new Map<string, unknown>();
+  private memoDay = 0;
   /** The last evaluation (for the admin API). */
   last: Evaluation | undefined;
 
@@ -99,7 +102,12 @@ export class AlertManager {
   private async run(): Promise<Evaluation> {
     await this.o.beforeEvaluate?.();
     const now = this.now();
-    const ctx = { ledger: this.o.ledger, rules: this.o.config.rules, budgets: this.o.budgets, cacheOn: this.o.cacheOn, now };
+    const day = Math.floor(now / 86_400_000);
+    if (day !== this.memoDay || this.memo.size > 1000) {
+      this.memo.clear();
+      this.memoDay = day;
+    }
+    const ctx = { ledger: this.o.ledger, rules: this.o.config.rules, budgets: this.o.budgets, cacheOn: this.o.cacheOn, now, memo: this.memo };
     const names = (Object.keys(RULES) as RuleName[]).filter((n) => this.o.config.rules[n].enabled);
     const results = await Promise.all(names.map((n) => RULES[n](ctx).then((f) => ({ n, f }), (e: Error) => ({ n, e }))));
     const errors: Evaluation['errors'] = [];

@@ -154,3 +154,19 @@ describe('duplicateShare: requests repeating an earlier identical request', () =
     assert.deepEqual(await run('duplicateShare', many(60, () => ({ ts: T0 - MIN, requestHash: null }))), []);
   });
 });
+
+describe('memo: past days are summed once, today is read live', () => {
+  test('allocation over a month: a second evaluation adds today\'s new rows to the remembered past', async () => {
+    const l = await ledger([{ ts: T0 - 3 * DAY, costNanos: 4_000_000 }]);
+    try {
+      const memo = new Map<string, unknown>();
+      const c = { ...ctx(l, { allocation: { features: { search: '0.01' }, projected: false } }), memo };
+      assert.deepEqual(await RULES.allocation(c), []);
+      assert.equal(memo.size, 1);
+      await l.write([makeRow({ ts: T0 - HOUR, costNanos: 7_000_000, requestHash: null })], []);
+      assert.deepEqual((await RULES.allocation(c)).map((f) => [f.key, f.value]), [['allocation:feature:search', 0.011]]);
+    } finally {
+      await l.close();
+    }
+  });
+});

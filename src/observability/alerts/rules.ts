@@ -18,11 +18,17 @@ export interface RuleContext {
   /** The response cache is on somewhere in config (the hit-rate rule is meaningless otherwise). */
   cacheOn: boolean;
   now: number;
+  /**
+   * Results that cannot change any more, kept between evaluations by the manager: sums over whole past UTC days
+   * (keyed by the day they were computed on) and hour-aligned baselines. Absent: everything is read afresh.
+   */
+  memo?: Map<string, unknown>;
 }
 
 export type Rule = (c: RuleContext) => Promise<AlertFinding[]>;
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 const usd = (n: bigint) => Number(nanosToUsd(n));
 /** `$0.0013`, `$12.50`: exact, trailing zeros trimmed to cents. */
 const $ = (n: bigint) => `$${nanosToUsd(n).replace(/(\.\d\d\d*?)0+$/, '$1')}`;
@@ -30,6 +36,31 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const ms = (d: string) => parseDuration(d)!;
 /** ratio × n in nano-dollars, exactly enough (ratio to 1e-6). */
 const times = (n: bigint, ratio: number) => (n * BigInt(Math.round(ratio * 1e6))) / 1_000_000n;
+
+async function memo<T>(c: RuleContext, key: string, f: () => Promise<T>): Promise<T> {
+  if (!c.memo) return f();
+  if (c.memo.has(key)) return c.memo.get(key) as T;
+  const v = await f();
+  c.memo.set(key, v);
+  return v;
+}
+
+/**
+ * Spend since `since` per value of `group` (or in all, under key null). The part before today's UTC midnight is summed
+ * once a day and kept (it is history); only today's rows are read on every evaluation, so a month-to-date sum costs a
+ * day's scan. A row written today with an older timestamp is counted from the next day on.
+ */
+async function spendSince(c: RuleContext, since: number, filter: LedgerFilter, group: GroupKey | undefined): Promise<Map<string | null, bigint>> {
+  const today = calendarRange('day', 'UTC', c.now).start;
+  const by = group ? [group] : [];
+  const read = async (f: LedgerFilter) => new Map((await c.ledger.aggregate(f, by)).map((a) => [group ? a.group[group] ?? null : null, a.costNanos]));
+  const live = await read({ ...filter, since: Math.max(since, today) });
+  if (since >= today) return live;
+  const past = await memo(c, `spend:${today}:${since}:${JSON.stringify(filter)}:${group}`, () => read({ ...filter, since, until: today }));
+  const out = new Map(past);
+  for (const [k, v] of live) out.set(k, (out.get(k) ?? 0n) + v);
+  return out;
+}
 
 function grouped(by: string | undefined): GroupKey[] {
   return by ? [by as GroupKey] : [];
@@ -42,11 +73,12 @@ function keyed(rule: string, by: string | undefined, group: Record<string, strin
   return { key: `${rule}:${by}=${v}`, labels: { [by]: v } };
 }
 
-export const spendAnomaly: Rule = async ({ ledger, rules, now }) => {
+export const spendAnomaly: Rule = async (c) => {
+  const { ledger, rules, now } = c;
   const r = rules.spendAnomaly;
   const dayStart = calendarRange('day', 'UTC', now).start;
   const [today] = await ledger.aggregate({ since: dayStart }, []);
-  const days = (await ledger.aggregate({ since: dayStart - r.baselineDays * DAY, until: dayStart }, ['day'])).filter((d) => d.requests > 0);
+  const days = await memo(c, `days:${dayStart}:${r.baselineDays}`, async () => (await ledger.aggregate({ since: dayStart - r.baselineDays * DAY, until: dayStart }, ['day'])).filter((d) => d.requests > 0));
   // Days without traffic do not count: a gateway started two days ago has no 7-day baseline, not a tiny one.
   if (days.length < r.minBaselineDays) return [];
   const avg = days.reduce((s, d) => s + d.costNanos, 0n) / BigInt(days.length);
@@ -59,7 +91,8 @@ export const spendAnomaly: Rule = async ({ ledger, rules, now }) => {
   }];
 };
 
-export const allocation: Rule = async ({ ledger, rules, now }) => {
+export const allocation: Rule = async (c) => {
+  const { rules, now } = c;
   const r = rules.allocation;
   const { start, end } = calendarRange('month', 'UTC', now);
   const elapsed = Math.max(1, now - start);
@@ -67,7 +100,7 @@ export const allocation: Rule = async ({ ledger, rules, now }) => {
   for (const [scope, allocs] of [['feature', r.features], ['team', r.teams]] as const) {
     const names = Object.keys(allocs);
     if (!names.length) continue;
-    const spentBy = new Map((await ledger.aggregate({ since: start, until: end }, [scope])).map((a) => [a.group[scope], a.costNanos]));
+    const spentBy = await spendSince(c, start, {}, scope);
     for (const name of names) {
       const limit = usdToNanos(allocs[name]!);
       const spent = spentBy.get(name) ?? 0n;
@@ -89,7 +122,8 @@ export const allocation: Rule = async ({ ledger, rules, now }) => {
 const BUDGET_GROUP: Record<string, GroupKey | undefined> = { global: undefined, feature: 'feature', team: 'team', user: 'user', key: 'key', model: 'model', provider: 'provider' };
 const BUDGET_FILTER: Record<string, keyof LedgerFilter> = { feature: 'feature', team: 'team', user: 'user', key: 'apiKeyId', model: 'model', provider: 'provider' };
 
-export const budgets: Rule = async ({ ledger, rules, budgets: list, now }) => {
+export const budgets: Rule = async (c) => {
+  const { rules, budgets: list, now } = c;
   const steps = [...rules.budgets.thresholds].sort((a, b) => a - b);
   const out: AlertFinding[] = [];
   for (const b of list) {
@@ -98,7 +132,8 @@ export const budgets: Rule = async ({ ledger, rules, budgets: list, now }) => {
     if (b.value !== undefined && b.scope !== 'global') (filter as Record<string, unknown>)[BUDGET_FILTER[b.scope]!] = b.value;
     // A budget without a value is one budget per distinct value: one alert each.
     const g = b.value === undefined ? BUDGET_GROUP[b.scope] : undefined;
-    for (const a of await ledger.aggregate(filter, g ? [g] : [])) {
+    for (const [value, cost] of await spendSince(c, since, filter, g)) {
+      const a = { costNanos: cost, group: g ? { [g]: value } : {} };
       if (b.limitNanos <= 0n) continue;
       const share = Number((a.costNanos * 1_000_000n) / b.limitNanos) / 1e6;
       const reached = steps.filter((s) => a.costNanos >= times(b.limitNanos, s));
@@ -128,12 +163,16 @@ export const errorRate: Rule = async ({ ledger, rules, now }) => {
   return out;
 };
 
-export const outputTokens: Rule = async ({ ledger, rules, now }) => {
+export const outputTokens: Rule = async (c) => {
+  const { ledger, rules, now } = c;
   const r = rules.outputTokens;
   const w = ms(r.window);
   const by = grouped(r.by);
   const recent = await ledger.aggregate({ since: now - w, status: 'ok' }, by);
-  const base = new Map((await ledger.aggregate({ since: now - w - ms(r.baselineWindow), until: now - w, status: 'ok' }, by)).map((a) => [JSON.stringify(a.group), a]));
+  // The baseline ends at the hour before the recent window starts: it is read once an hour, not on every evaluation.
+  const until = Math.floor((now - w) / HOUR) * HOUR;
+  const since = until - ms(r.baselineWindow);
+  const base = await memo(c, `otok:${since}:${until}:${r.by}`, async () => new Map((await ledger.aggregate({ since, until, status: 'ok' }, by)).map((a) => [JSON.stringify(a.group), a])));
   const out: AlertFinding[] = [];
   for (const a of recent) {
     const b = base.get(JSON.stringify(a.group));
