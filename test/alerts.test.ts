@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { startTestGateway, postJson } from './helpers/gateway.js';
 import { parseConfig } from '../src/config/load.js';
 import { SqliteLedger } from '../src/stores/ledger/sqlite.js';
-import { runAlerts } from '../src/cli/alerts.js';
+import { runAlerts, alertLines } from '../src/cli/alerts.js';
+import { resolveConfig } from '../src/config/load.js';
 import { makeRow } from './fixtures/ledger-rows.js';
 
 async function receiver() {
@@ -101,6 +102,12 @@ test('alerts config: a misspelt key or a bad value names its field', () => {
   assert.throws(() => parseConfig({ alerts: { channels: [{ type: 'pager' }] } }, 't'), /alerts\.channels\.0/);
   assert.throws(() => parseConfig({ alerts: { channels: [{ type: 'email', host: 'h', from: 'a@b', to: ['c@d'], password: 'plain' }] } }, 't'), /alerts\.channels\.0\.password: env:NAME/);
   assert.throws(() => parseConfig({ otel: { enabled: true, endpoint: 'not a url' } }, 't'), /otel\.endpoint/);
+  assert.throws(() => parseConfig({ alerts: { channels: [{ type: 'slack', url: 'nope' }] } }, 't'), /alerts\.channels\.0\.url/);
+  const on = resolveConfig(parseConfig({ alerts: { enabled: true, rules: { cacheHitRate: { enabled: false } }, channels: [{ type: 'log' }, { type: 'slack', url: 'https://hooks.example.com/x' }] }, otel: { enabled: true, metrics: false } }, 't'), {}, 't');
+  assert.deepEqual(alertLines(on), [
+    'alerts: every 1m, rules spendAnomaly, allocation, budgets, errorRate, outputTokens, duplicateShare; channels log, slack(hooks.example.com)',
+    'otel: traces → http://127.0.0.1:4318 (service costgate)',
+  ]);
   const d = parseConfig({}, 't');
   assert.equal(d.alerts.enabled, false);
   assert.equal(d.alerts.rules.errorRate.threshold, 0.02);

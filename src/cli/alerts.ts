@@ -1,6 +1,6 @@
 /** `costgate alerts`: firing alerts and recent history from the alert store beside the ledger; `--evaluate` runs the rules once. */
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, type ResolvedConfig } from '../config/load.js';
 import { openLedgerStore } from '../stores/ledger/index.js';
 import { openAlertStore } from '../stores/alerts/index.js';
 import { AlertManager } from '../observability/alerts/manager.js';
@@ -53,4 +53,18 @@ export function addAlertsCommand(program: Command, fail: (e: unknown) => never):
         fail(e);
       }
     });
+}
+
+/** `config-check` lines: which rules and channels are on, and where OTel exports. */
+export function alertLines(c: Pick<ResolvedConfig, 'alerts' | 'otel'>): string[] {
+  const a = c.alerts;
+  const out: string[] = [];
+  if (!a.enabled) out.push('alerts: off');
+  else {
+    const rules = Object.entries(a.rules).filter(([, r]) => r.enabled).map(([n]) => n);
+    const channels = a.channels.map((ch) => (ch.type === 'email' ? `email(${ch.host}:${ch.port} → ${ch.to.join(', ')})` : ch.type === 'log' ? 'log' : `${ch.type}(${new URL(ch.url).host})`));
+    out.push(`alerts: every ${a.interval}, rules ${rules.join(', ') || 'none'}; channels ${channels.join(', ') || 'none'}${a.renotify ? `; renotify every ${a.renotify}` : ''}`);
+  }
+  out.push(c.otel.enabled ? `otel: ${[c.otel.traces && 'traces', c.otel.metrics && 'metrics'].filter(Boolean).join(' + ')} → ${c.otel.endpoint} (service ${c.otel.serviceName})` : 'otel: off');
+  return out;
 }

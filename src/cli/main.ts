@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { addReportCommand } from './report.js';
 import { addKeysCommand } from './keys.js';
 import { addCalcCommand } from './calc.js';
-import { addAlertsCommand } from './alerts.js';
+import { addAlertsCommand, alertLines } from './alerts.js';
 import { governanceLines } from '../governance/describe.js';
 import { cacheLines } from '../cache/describe.js';
 
@@ -92,6 +92,7 @@ export function buildCli(): Command {
         for (const [a, d] of c.aliases) console.log(`  model ${a} → ${d.join(' → ')}`);
         for (const line of governanceLines(c)) console.log(`  ${line}`);
         for (const line of cacheLines(c.cache)) console.log(`  ${line}`);
+        for (const line of alertLines(c)) console.log(`  ${line}`);
       } catch (e) {
         fail(e);
       }

@@ -84,7 +84,7 @@ export const AlertRulesSchema = z
   })
   .strict();
 
-const http = { url: z.string().min(1), allowPrivate: z.boolean().default(false), timeoutMs: z.number().int().min(100).max(60_000).default(5_000) };
+const http = { url: z.string().url(), allowPrivate: z.boolean().default(false), timeoutMs: z.number().int().min(100).max(60_000).default(5_000) };
 
 export const AlertChannelSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('log'), name: z.string().min(1).optional() }).strict(),

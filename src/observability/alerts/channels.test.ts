@@ -37,10 +37,11 @@ const channel = (c: unknown) => makeChannel(AlertChannelSchema.parse(c), 0, { en
 
 test('webhook: the JSON alert document, with configured headers', async () => {
   const r = await receiver();
-  const res = await deliver(channel({ type: 'webhook', url: r.url, allowPrivate: true, headers: { 'x-token': 't1' } }), event, 3, 0);
+  const res = await deliver(channel({ type: 'webhook', url: r.url, allowPrivate: true, headers: { 'x-token': 't1', 'x-secret': 'env:SMTP_PASS' } }), event, 3, 0);
   assert.deepEqual(res, { channel: 'webhook0', ok: true, attempts: 1 });
   assert.equal(r.got.length, 1);
   assert.equal(r.got[0]!.headers['x-token'], 't1');
+  assert.equal(r.got[0]!.headers['x-secret'], 'pw');
   assert.equal(r.got[0]!.headers['content-type'], 'application/json');
   assert.deepEqual(r.got[0]!.body, {
     type: 'costgate.alert', status: 'firing', kind: 'firing', key: 'errorRate', rule: 'errorRate', level: 'warning',

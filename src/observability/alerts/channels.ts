@@ -65,8 +65,11 @@ export function makeChannel(c: AlertChannelConfig, i: number, deps: ChannelDeps)
       const write = deps.log ?? ((l: string) => process.stderr.write(`${l}\n`));
       return { name, type: c.type, send: async (e) => write(`costgate alert ${JSON.stringify(alertPayload(e))}`) };
     }
-    case 'webhook':
-      return { name, type: c.type, send: (e) => post(c.url, alertPayload(e), c.headers, c) };
+    case 'webhook': {
+      // `env:NAME` header values (a receiver's token) are read from the environment, like every secret in config.
+      const headers = Object.fromEntries(Object.entries(c.headers).map(([k, v]) => [k, /^env:[A-Za-z_][A-Za-z0-9_]*$/.test(v) ? deps.env[v.slice(4)] ?? '' : v]));
+      return { name, type: c.type, send: (e) => post(c.url, alertPayload(e), headers, c) };
+    }
     case 'slack':
       return { name, type: c.type, send: (e) => post(c.url, slackPayload(e), {}, c) };
     case 'email': {
