@@ -42,6 +42,8 @@ export interface Evaluation {
   deliveries: DeliveryResult[];
   /** Rules that failed this time (their alerts keep their state). */
   errors: { rule: string; error: string }[];
+  /** Another replica held the evaluation lock: nothing was evaluated. */
+  skipped?: boolean;
 }
 
 export class AlertManager {
@@ -102,6 +104,13 @@ export class AlertManager {
   private async run(): Promise<Evaluation> {
     await this.o.beforeEvaluate?.();
     const now = this.now();
+    if (!this.o.store.exclusive) return this.evaluateAt(now);
+    const r = await this.o.store.exclusive(() => this.evaluateAt(now));
+    // Another replica is evaluating the shared state right now: its result stands for this round.
+    return r.skipped ? { at: now, findings: [], events: [], deliveries: [], errors: [], skipped: true } : r.value;
+  }
+
+  private async evaluateAt(now: number): Promise<Evaluation> {
     const day = Math.floor(now / 86_400_000);
     if (day !== this.memoDay || this.memo.size > 1000) {
       this.memo.clear();
@@ -151,8 +160,9 @@ export class AlertManager {
     }
     if (changes.length) await this.o.store.prune(this.o.config.historyLimit);
     for (const e of errors) process.emitWarning(`costgate: alert rule '${e.rule}' could not be evaluated: ${e.error}`);
-    this.last = { at: now, findings, events: changes.map((c) => c.event), deliveries, errors };
-    return this.last;
+    const result: Evaluation = { at: now, findings, events: changes.map((c) => c.event), deliveries, errors };
+    this.last = result;
+    return result;
   }
 
   async firing(): Promise<AlertState[]> {

@@ -83,3 +83,57 @@ contract('postgres', async () => {
     },
   };
 });
+
+test('postgres: two replicas evaluating at once announce a transition once (advisory lock)', async (t) => {
+  if (!(await requirePostgres())) return void t.skip('postgres unavailable');
+  const { SqliteLedger } = await import('../ledger/sqlite.js');
+  const { AlertManager } = await import('../../observability/alerts/manager.js');
+  const { AlertsSchema } = await import('../../config/alerts-schema.js');
+  const { makeRow, T0 } = await import('../../../test/fixtures/ledger-rows.js');
+  const schema = `costgate_alerts_${randomBytes(6).toString('hex')}`;
+  const ledger = new SqliteLedger(':memory:');
+  await ledger.init();
+  await ledger.write(Array.from({ length: 100 }, (_, i) => makeRow({ ts: T0 - 60_000, status: i < 10 ? 500 : 200 })), []);
+  // Replica A is held inside its evaluation (its ledger read waits on a gate) while replica B evaluates.
+  let open!: () => void;
+  let entered!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const inside = new Promise<void>((r) => (entered = r));
+  const slow = new Proxy(ledger, {
+    get(target, p) {
+      if (p === 'aggregate') return async (...a: Parameters<typeof ledger.aggregate>) => (entered(), await gate, target.aggregate(...a));
+      const v = Reflect.get(target, p);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const off = { enabled: false };
+  const config = AlertsSchema.parse({ enabled: true, rules: { spendAnomaly: off, allocation: off, budgets: off, outputTokens: off, cacheHitRate: off, duplicateShare: off } });
+  const sent: string[] = [];
+  const replica = async (name: string, l: typeof ledger) => {
+    const store = new PostgresAlertStore(PG_URL, schema);
+    await store.init();
+    return new AlertManager({ config, ledger: l, store, budgets: [], cacheOn: false, now: () => T0, channels: [{ name, type: 'log', send: async (e) => void sent.push(`${name}:${e.kind}`) }] });
+  };
+  const a = await replica('a', slow);
+  const b = await replica('b', ledger);
+  try {
+    const first = a.evaluate();
+    await inside; // A holds the lock and is reading the ledger
+    const rb = await b.evaluate();
+    open();
+    const ra = await first;
+    assert.equal(rb.skipped, true);
+    assert.deepEqual(ra.events.map((e) => e.kind), ['firing']);
+    assert.deepEqual(sent, ['a:firing']);
+    assert.deepEqual((await b.evaluate()).events, []);
+  } finally {
+    open();
+    await a.close();
+    await b.close();
+    await ledger.close();
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await c.end();
+  }
+});

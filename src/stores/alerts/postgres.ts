@@ -1,4 +1,7 @@
-/** Alert state in the ledger's Postgres schema: every replica sees one state, so only one announces a transition. */
+/**
+ * Alert state in the ledger's Postgres schema, shared by every replica. Evaluations take an advisory lock
+ * (`exclusive`): a replica that finds it taken skips that evaluation, so a transition is announced by one replica.
+ */
 import pg from 'pg';
 import type { AlertEvent, AlertState, AlertStore } from './types.js';
 
@@ -8,7 +11,8 @@ export class PostgresAlertStore implements AlertStore {
 
   constructor(url: string, schema = 'costgate') {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid Postgres schema name: ${schema}`);
-    this.pool = new pg.Pool({ connectionString: url, max: 2 });
+    // One connection holds the evaluation lock while the others read and write state.
+    this.pool = new pg.Pool({ connectionString: url, max: 3 });
     this.pool.on('error', () => undefined);
     this.s = `"${schema}"`;
   }
@@ -44,6 +48,22 @@ export class PostgresAlertStore implements AlertStore {
 
   async prune(keep: number): Promise<void> {
     await this.pool.query(`DELETE FROM ${this.s}.alert_events WHERE id <= (SELECT MAX(id) FROM ${this.s}.alert_events) - $1`, [keep]);
+  }
+
+  async exclusive<T>(f: () => Promise<T>): Promise<{ skipped: true } | { skipped: false; value: T }> {
+    const c = await this.pool.connect();
+    const key = `costgate-alerts-${this.s}`;
+    try {
+      const { rows } = await c.query('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
+      if (!rows[0].ok) return { skipped: true };
+      try {
+        return { skipped: false, value: await f() };
+      } finally {
+        await c.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch(() => undefined);
+      }
+    } finally {
+      c.release();
+    }
   }
 
   async close(): Promise<void> {

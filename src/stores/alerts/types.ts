@@ -39,5 +39,11 @@ export interface AlertStore {
   history(limit: number): Promise<AlertEvent[]>;
   /** Keep only the newest `keep` events. */
   prune(keep: number): Promise<void>;
+  /**
+   * Run `f` while holding the store's evaluation lock, or return `{ skipped: true }` at once when another process holds
+   * it (Postgres: an advisory lock, so of several replicas sharing the state one evaluates and announces at a time).
+   * Absent: the store is private to this process.
+   */
+  exclusive?<T>(f: () => Promise<T>): Promise<{ skipped: true } | { skipped: false; value: T }>;
   close(): Promise<void>;
 }
