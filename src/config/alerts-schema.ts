@@ -143,6 +143,8 @@ export const OtelSchema = z
     /** Spans per export batch and longest wait before one is sent. */
     maxExportBatchSize: z.number().int().min(1).max(10_000).default(512),
     scheduledDelayMs: z.number().int().min(10).max(60_000).default(5_000),
+    /** Metric cardinality bound: distinct request/response models per metric attribute; later ones count as `_other`. */
+    maxModelValues: z.number().int().min(1).max(10_000).default(100),
   })
   .strict();
 

@@ -56,6 +56,11 @@ test('evaluating twice notifies once; the alert is listed as firing', async () =
     const b = await s.m.evaluate();
     assert.deepEqual(b.events, []);
     assert.equal(s.ch.got.length, 1);
+    // Worse, but the same level: no notification, the listed value follows.
+    await s.ledger.write(errors(5, 10, T0 - MIN), []);
+    assert.deepEqual((await s.m.evaluate()).events, []);
+    assert.equal(s.ch.got.length, 1);
+    assert.equal((await s.m.firing())[0]!.value, 15 / 110);
     assert.deepEqual((await s.m.firing()).map((f) => f.key), ['errorRate']);
     assert.deepEqual((await s.m.history()).map((e) => e.kind), ['firing']);
   } finally {

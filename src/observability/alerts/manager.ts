@@ -133,6 +133,7 @@ export class AlertManager {
     const changes: { state: AlertState; event: AlertEvent }[] = [];
     const event = (f: AlertFinding, kind: AlertEventKind): AlertEvent => ({ key: f.key, rule: f.rule, level: f.level, value: f.value, threshold: f.threshold, message: f.message, labels: f.labels, ts: now, kind });
     const seen = new Set<string>();
+    const quiet: AlertState[] = [];
     for (const f of findings) {
       if (seen.has(f.key)) continue;
       seen.add(f.key);
@@ -141,7 +142,11 @@ export class AlertManager {
       if (!s || s.status === 'resolved') kind = 'firing';
       else if (s.level !== f.level) kind = 'changed';
       else if (this.renotifyMs !== undefined && now - s.lastNotifiedAt >= this.renotifyMs) kind = 'renotify';
-      if (!kind) continue;
+      if (!kind) {
+        // Still firing at the same level: keep the current value and message (the admin API shows them), silently.
+        if (s && (s.value !== f.value || s.message !== f.message)) quiet.push({ ...s, ...f, status: 'firing', updatedAt: now });
+        continue;
+      }
       const since = kind === 'firing' || !s ? now : s.since;
       changes.push({ state: { ...f, status: 'firing', since, updatedAt: now, lastNotifiedAt: now }, event: event(f, kind) });
     }
@@ -151,6 +156,7 @@ export class AlertManager {
       const f: AlertFinding = { ...s, message: `Resolved: ${s.message}` };
       changes.push({ state: { ...s, status: 'resolved', since: now, updatedAt: now, lastNotifiedAt: now }, event: event(f, 'resolved') });
     }
+    for (const q of quiet) await this.o.store.save(q);
     const deliveries: DeliveryResult[] = [];
     for (const c of changes) {
       await this.o.store.save(c.state, c.event);

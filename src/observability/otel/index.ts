@@ -43,6 +43,17 @@ function providerName(provider: string | undefined): string {
   return PROVIDER_NAMES[providerType(provider) ?? ''] ?? provider;
 }
 
+/** Metric attributes take at most `max` distinct models each (the first seen); later ones are `_other`. Spans keep the exact value. */
+function bounded(max: number): (v: unknown) => unknown {
+  const seen = new Set<unknown>();
+  return (v) => {
+    if (v === undefined || seen.has(v)) return v;
+    if (seen.size >= max) return '_other';
+    seen.add(v);
+    return v;
+  };
+}
+
 const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 
@@ -82,6 +93,8 @@ export async function startOtel(c: OtelConfig, hooks: OtelTestHooks = {}, typeOf
   const tokenUsage = meter?.createHistogram('gen_ai.client.token.usage', { unit: '{token}', description: 'Number of input and output tokens used.', advice: { explicitBucketBoundaries: TOKEN_BUCKETS } });
   const duration = meter?.createHistogram('gen_ai.client.operation.duration', { unit: 's', description: 'GenAI operation duration.', advice: { explicitBucketBoundaries: DURATION_BUCKETS } });
 
+  const requestModel = bounded(c.maxModelValues);
+  const responseModel = bounded(c.maxModelValues);
   const onRequest = (msg: unknown) => {
     try {
       const { record: rec, priced } = msg as { record: RequestRecord; priced: Priced };
@@ -90,6 +103,9 @@ export async function startOtel(c: OtelConfig, hooks: OtelTestHooks = {}, typeOf
       if (tokenUsage && duration) {
         const m: Attributes = { ...attrs };
         delete m['gen_ai.system'];
+        // The requested model is client input: unbounded values would make unbounded metric series.
+        m['gen_ai.request.model'] = requestModel(m['gen_ai.request.model']) as string;
+        if (m['gen_ai.response.model'] !== undefined) m['gen_ai.response.model'] = responseModel(m['gen_ai.response.model']) as string;
         if (rec.usage) {
           tokenUsage.record(rec.usage.inputTokens, { ...m, 'gen_ai.token.type': 'input' });
           tokenUsage.record(rec.usage.outputTokens, { ...m, 'gen_ai.token.type': 'output' });

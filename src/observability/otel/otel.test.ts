@@ -112,3 +112,19 @@ console.log(JSON.stringify({ otel: gw.otel === undefined, loaded }));`;
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), { otel: true, loaded: [] });
 });
+
+test('metric attributes keep at most maxModelValues models; spans keep the exact model', async () => {
+  const spans = new InMemorySpanExporter();
+  const metrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter: metrics, exportIntervalMillis: 3_600_000 });
+  const gw = await createGateway({ env: {}, config: { ledger: { store: 'memory' }, otel: { enabled: true, maxModelValues: 1 } }, otel: { spanExporter: spans, metricReader: reader } });
+  try {
+    for (const model of ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini']) await gw.handle({ endpoint: 'chat', body: { model, max_tokens: 4, messages: [{ role: 'user', content: 'hi' }] }, headers: {} });
+    await gw.otel!.flush();
+    assert.deepEqual(spans.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER).map((s) => s.attributes['gen_ai.request.model']).sort(), ['gpt-4.1-mini', 'gpt-4o', 'gpt-4o-mini']);
+    const duration = metrics.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)).find((m) => m.descriptor.name === 'gen_ai.client.operation.duration') as HistogramMetricData;
+    assert.deepEqual(duration.dataPoints.map((d) => [d.attributes['gen_ai.request.model'], d.value.count]).sort(), [['_other', 2], ['gpt-4o-mini', 1]]);
+  } finally {
+    await gw.close();
+  }
+});
