@@ -36,11 +36,9 @@ export interface OtelHandle {
 /** `gen_ai.provider.name` well-known values by provider type; other types report the configured provider's name. */
 const PROVIDER_NAMES: Record<string, string> = { openai: 'openai', anthropic: 'anthropic', gemini: 'gcp.gemini' };
 type ProviderType = (name: string) => string | undefined;
-let providerType: ProviderType = () => undefined;
 
-function providerName(provider: string | undefined): string {
-  if (!provider) return 'unknown';
-  return PROVIDER_NAMES[providerType(provider) ?? ''] ?? provider;
+function providerNamer(typeOf: ProviderType = () => undefined): (provider: string | undefined) => string {
+  return (provider) => (provider ? PROVIDER_NAMES[typeOf(provider) ?? ''] ?? provider : 'unknown');
 }
 
 /** Metric attributes take at most `max` distinct models each (the first seen); later ones are `_other`. Spans keep the exact value. */
@@ -57,7 +55,7 @@ function bounded(max: number): (v: unknown) => unknown {
 const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 
-export function genAiAttributes(rec: RequestRecord): Attributes {
+export function genAiAttributes(rec: RequestRecord, providerName = providerNamer()): Attributes {
   const op = rec.endpoint === 'embeddings' ? 'embeddings' : 'chat';
   const a: Attributes = {
     'gen_ai.operation.name': op,
@@ -73,7 +71,7 @@ export function genAiAttributes(rec: RequestRecord): Attributes {
 }
 
 export async function startOtel(c: OtelConfig, hooks: OtelTestHooks = {}, typeOf?: ProviderType): Promise<OtelHandle> {
-  if (typeOf) providerType = typeOf;
+  const providerName = providerNamer(typeOf);
   const resource = resourceFromAttributes({ 'service.name': c.serviceName });
   const base = c.endpoint.replace(/\/+$/, '');
   let tracerProvider: BasicTracerProvider | undefined;
@@ -98,7 +96,7 @@ export async function startOtel(c: OtelConfig, hooks: OtelTestHooks = {}, typeOf
   const onRequest = (msg: unknown) => {
     try {
       const { record: rec, priced } = msg as { record: RequestRecord; priced: Priced };
-      const attrs = genAiAttributes(rec);
+      const attrs = genAiAttributes(rec, providerName);
       if (tracer) span(rec, priced, attrs);
       if (tokenUsage && duration) {
         const m: Attributes = { ...attrs };
