@@ -16,6 +16,9 @@ import { SqliteLedger } from '../src/stores/ledger/sqlite.js';
 import { runAlerts, alertLines } from '../src/cli/alerts.js';
 import { resolveConfig } from '../src/config/load.js';
 import { makeRow } from './fixtures/ledger-rows.js';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { PG_URL, requirePostgres } from './helpers/services.js';
 
 async function receiver() {
   const got: any[] = [];
@@ -146,5 +149,39 @@ test('costgate alerts --evaluate: rules over a SQLite ledger, state kept in <led
     assert.deepEqual(j.firing.map((f: any) => f.key), ['errorRate']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Postgres ledger: alert state lives in the ledger schema; a second gateway (replica) sees it and does not re-fire', async (t) => {
+  if (!(await requirePostgres())) return void t.skip('postgres unavailable');
+  const schema = `costgate_alerts_gw_${randomBytes(5).toString('hex')}`;
+  const hook = await receiver();
+  const off = { enabled: false };
+  const config = {
+    ledger: { store: 'postgres' as const, url: 'env:DATABASE_URL', schema },
+    alerts: { enabled: true, interval: '1h', debounceMs: 600_000, rules: { errorRate: { minRequests: 3 }, spendAnomaly: off, outputTokens: off, duplicateShare: off }, channels: [{ type: 'webhook' as const, url: hook.url, allowPrivate: true }] },
+  };
+  try {
+    const a = await startTestGateway({ config, env: { DATABASE_URL: PG_URL } });
+    try {
+      for (let i = 0; i < 3; i++) await postJson(`${a.url}/v1/chat/completions`, { model: 'gpt-4o-mini' });
+      assert.deepEqual((await a.gw.alerts!.evaluate()).events.map((e) => e.key), ['errorRate']);
+    } finally {
+      await a.close();
+    }
+    const b = await startTestGateway({ config, env: { DATABASE_URL: PG_URL } });
+    try {
+      assert.deepEqual((await b.gw.alerts!.evaluate()).events, []);
+      assert.deepEqual((await b.gw.alerts!.firing()).map((f) => f.key), ['errorRate']);
+      assert.equal(hook.got.length, 1);
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await hook.close();
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await c.end();
   }
 });
