@@ -57,6 +57,11 @@ import { toRows } from './stores/ledger/rows.js';
 import type { AttemptRow, GroupKey, LedgerFilter, LedgerQuery, LedgerRow, LedgerStore } from './stores/ledger/types.js';
 import { summarize, type Summary } from './observability/reports/summary.js';
 import { GatewayMetrics } from './observability/metrics/index.js';
+import { fingerprint } from './pipeline/stages/fingerprint.js';
+import type { AlertManager } from './observability/alerts/manager.js';
+import type { Channel } from './observability/alerts/channels.js';
+import type { AlertStore } from './stores/alerts/types.js';
+import type { OtelHandle, OtelTestHooks } from './observability/otel/index.js';
 
 export interface GatewayOptions {
   /** A config file path, a config object (validated), or an already resolved config. Default: environment. */
@@ -82,6 +87,10 @@ export interface GatewayOptions {
   semantic?: SemanticLayer;
   /** Clock of the response cache (TTL tests). */
   cacheNow?: () => number;
+  /** Alerts (when `alerts.enabled`): a state store instead of the one beside the ledger, channels instead of config's, a clock. */
+  alerts?: { store?: AlertStore; channels?: Channel[]; now?: () => number; log?: (line: string) => void };
+  /** OpenTelemetry (when `otel.enabled`): exporters/readers instead of OTLP (in-memory tests). */
+  otel?: OtelTestHooks;
 }
 
 export interface Gateway {
@@ -126,6 +135,10 @@ export interface Gateway {
   readonly batcher: Batcher;
   /** Prometheus metrics (`GET /metrics`), unless `metrics.enabled` is false. */
   readonly metrics?: GatewayMetrics;
+  /** Alert rules, state and channels (`GET /v1/costgate/alerts`), when `alerts.enabled`. */
+  readonly alerts?: AlertManager;
+  /** The OpenTelemetry exporter, when `otel.enabled`. */
+  readonly otel?: OtelHandle;
   close(): Promise<void>;
 }
 
@@ -252,12 +265,26 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const routing = config.routing.enabled ? new RoutingEngine(config.routing) : undefined;
   const rc = config.routing.classifier;
   const llmTierFn = routing && rc.mode === 'llm' ? llmClassifier((r) => handleRef(r), (rc.model ?? config.routing.tiers.simple ?? config.routing.weak)!, rc.timeoutMs) : undefined;
+  const al = config.alerts;
+  let alerts: AlertManager | undefined;
+  if (al.enabled) {
+    const { AlertManager } = await import('./observability/alerts/manager.js');
+    const { openAlertStore } = await import('./stores/alerts/index.js');
+    const { MemoryAlertStore } = await import('./stores/alerts/memory.js');
+    const alertStore = options.alerts?.store ?? (options.ledgerStore ? new MemoryAlertStore() : await openAlertStore(config));
+    await alertStore.init();
+    alerts = new AlertManager({ config: al, ledger: store, store: alertStore, budgets: config.budgets, cacheOn, channels: options.alerts?.channels, now: options.alerts?.now, log: options.alerts?.log, env: options.env, beforeEvaluate: () => writer.flushNow() });
+    alerts.start((f) => writer.onWritten(f));
+  }
+  // Zero cost when off: the SDK is not even loaded.
+  const otel = config.otel.enabled ? await (await import('./observability/otel/index.js')).startOtel(config.otel, options.otel, (n) => config.providers.get(n)?.type) : undefined;
   const stages: Stage[] = [
     meter({
       pricer,
       sinks: [ledgerSink, keepRecent, ...extraSinks],
       onSinkError: (e) => process.emitWarning(`costgate: record sink failed: ${(e as Error).message}`),
     }),
+    ...(al.enabled && al.rules.duplicateShare.enabled ? [fingerprint()] : []),
     auth({ mode: config.auth.mode, keys }),
     streams({ maxStreamsPerKey: config.server.maxStreamsPerKey }),
     limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
@@ -390,7 +417,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     keys,
     cacheStore,
     metrics,
+    alerts,
+    otel,
     async close() {
+      await alerts?.close();
+      await otel?.shutdown();
       await batcher.close();
       await agents.close();
       await writer.close();

@@ -39,7 +39,7 @@ function call(ts: number, o: Partial<LedgerRow>): LedgerRow {
   return makeRow({
     ts, requestedModel: model ?? 'gpt-4o-mini', model, provider: model?.startsWith('claude') ? 'anthropic' : 'openai', deployment: null,
     stream: false, status: 200, errorType: null, errorMessage: null, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0,
-    reasoningTokens: 0, usageEstimated: false, baselineModel: model, batch: false, cacheStatus: 'miss', attemptCount: 1, avoidedCostNanos: 0, governance: null, queueMs: null, cacheScore: null, shadowMatch: null, optimize: null, prefixHash: null, prefixTokens: null, ...o,
+    reasoningTokens: 0, usageEstimated: false, baselineModel: model, batch: false, cacheStatus: 'miss', attemptCount: 1, avoidedCostNanos: 0, governance: null, queueMs: null, cacheScore: null, shadowMatch: null, optimize: null, prefixHash: null, prefixTokens: null, requestHash: null, ...o,
   });
 }
 

@@ -8,6 +8,7 @@ import { addKeysCommand } from './keys.js';
 import { addCalcCommand } from './calc.js';
 import { addSimulateCommand } from './simulate.js';
 import { addRouterCommand } from './router.js';
+import { addAlertsCommand, alertLines } from './alerts.js';
 import { governanceLines } from '../governance/describe.js';
 import { cacheLines } from '../cache/describe.js';
 import { routingLines } from '../routing/describe.js';
@@ -98,6 +99,7 @@ export function buildCli(): Command {
         for (const line of governanceLines(c)) console.log(`  ${line}`);
         for (const line of cacheLines(c.cache)) console.log(`  ${line}`);
         for (const line of routingLines(c.routing)) console.log(`  ${line}`);
+        for (const line of alertLines(c)) console.log(`  ${line}`);
       } catch (e) {
         fail(e);
       }
@@ -107,5 +109,6 @@ export function buildCli(): Command {
   addCalcCommand(program, fail);
   addSimulateCommand(program, fail);
   addRouterCommand(program, fail);
+  addAlertsCommand(program, fail);
   return program;
 }

@@ -118,6 +118,9 @@ export interface ResolvedConfig {
   /** `GET /metrics`. */
   metrics: Config['metrics'];
   routing: Config['routing'];
+  alerts: Config['alerts'];
+  /** OpenTelemetry; header values `env:NAME` resolved. */
+  otel: Config['otel'];
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -285,6 +288,8 @@ export function resolveConfig(cfg: Config, env: NodeJS.ProcessEnv = process.env,
     batch: { ...cfg.batch, webhookSecretValue: envValue(cfg.batch.webhookSecret, env) || undefined },
     metrics: cfg.metrics,
     routing: cfg.routing,
+    alerts: cfg.alerts,
+    otel: { ...cfg.otel, headers: Object.fromEntries(Object.entries(cfg.otel.headers).map(([k, v]) => [k, envValue(v, env) ?? ''])) },
     source,
   };
 }

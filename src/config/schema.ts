@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { usdToNanos } from '../budgets/money.js';
 import { parseDuration, validTimeZone } from '../budgets/window.js';
 import { RoutingSchema } from './routing-schema.js';
+import { AlertsSchema, OtelSchema } from './alerts-schema.js';
 
 const ms = z.number().int().nonnegative();
 
@@ -559,6 +560,10 @@ export const ConfigSchema = z
     metrics: MetricsSchema.default(MetricsSchema.parse({})),
     /** Model routing: rules, the auto tier classifier, the learned router, cascades (see routing-schema.ts). */
     routing: RoutingSchema.default(RoutingSchema.parse({})),
+    /** Alert rules over the ledger and their channels (README "Alerts"). */
+    alerts: AlertsSchema.prefault({}),
+    /** OpenTelemetry spans and metrics (GenAI semantic conventions), off by default (README "OpenTelemetry"). */
+    otel: OtelSchema.prefault({}),
     /**
      * A file of `NAME=value` lines (e.g. OPENAI_API_KEY=sk-…) read at start; its names are looked up like environment
      * variables (the real environment wins). Refused when group- or world-readable. Relative to the config file.

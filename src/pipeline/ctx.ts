@@ -151,6 +151,8 @@ export interface Ctx {
   optimize: string[];
   /** The request's stable prefix (tools + system): hash and tokens, for the prompt-cache report. */
   prefix?: { hash: string; tokens: number };
+  /** Set by the fingerprint stage (when on): the client request's fingerprint, for duplicate-call accounting. */
+  requestHash?: string;
   /** Called by the meter with the priced call once it has settled (budget settlement). */
   afterPriced?: ((p: import('../pricing/pricer.js').Priced) => void)[];
   /** Resolves once with the outcome, when the whole response (including a stream) has been delivered or failed. */

@@ -44,6 +44,8 @@ export interface RequestRecord {
   optimize?: string[];
   prefixHash?: string;
   prefixTokens?: number;
+  /** Request fingerprint (see LedgerRow.requestHash), when fingerprinting is on. */
+  requestHash?: string;
   attempts: AttemptRecord[];
 }
 
@@ -84,6 +86,7 @@ export function buildRecord(ctx: Ctx, o: Outcome): RequestRecord {
     optimize: ctx.optimize.length ? ctx.optimize : undefined,
     prefixHash: ctx.prefix?.hash,
     prefixTokens: ctx.prefix?.tokens,
+    requestHash: ctx.requestHash,
     attempts: ctx.attempts,
   };
 }

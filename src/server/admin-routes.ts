@@ -52,5 +52,12 @@ export async function adminRoute(gw: Gateway, method: string, path: string, q: U
     const md = await monthlyReport(store, gw.pricer, p.month);
     return { status: 200, headers: { 'content-type': 'text/markdown; charset=utf-8' }, body: md };
   }
+  if (path === '/v1/costgate/alerts') {
+    const limit = p.limit === undefined ? 100 : Number(p.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new GatewayError('invalid_value', 'limit: an integer from 1 to 1000', { param: 'limit' });
+    const a = gw.alerts;
+    if (!a) return json(200, { object: 'costgate.alerts', enabled: false, firing: [], history: [] });
+    return json(200, { object: 'costgate.alerts', enabled: true, evaluated_at: a.last ? new Date(a.last.at).toISOString() : null, errors: a.last?.errors ?? [], firing: await a.firing(), history: await a.history(limit) });
+  }
   return undefined;
 }

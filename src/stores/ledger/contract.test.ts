@@ -91,6 +91,14 @@ export function describeLedgerContract(name: string, factory: LedgerFactory): vo
       assert.deepEqual(await h.store.attempts(bare.uid), []);
     });
 
+    withStore('duplicates: rows with a request fingerprint and their distinct fingerprints, within the filter', async (h) => {
+      const hashes = ['a', 'a', 'a', 'b', 'b', 'c', null, null];
+      await h.store.write(hashes.map((requestHash, i) => makeRow({ ts: T0 + i * HOUR, requestHash })), []);
+      assert.deepEqual(await h.store.duplicates({}), { requests: 6, distinct: 3 });
+      assert.deepEqual(await h.store.duplicates({ since: T0 + 2 * HOUR }), { requests: 4, distinct: 3 });
+      assert.deepEqual(await h.store.duplicates({ since: T0 + 6 * HOUR }), { requests: 0, distinct: 0 });
+    });
+
     withStore('INSERT is idempotent on uid (and attempts on uid+n): a retried batch never double-counts', async (h) => {
       const a = makeRow({ costNanos: 100 });
       await h.store.write([a], [makeAttempt(a.uid, 1)]);

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, GroupKey, AggregateRow, LedgerBreakdown } from './types.js';
 import { breakdownSql, toBreakdown } from './breakdown.js';
-import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql } from './sql.js';
+import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql, duplicatesSql } from './sql.js';
 import { encodeCursor, decodeCursor, clampLimit } from './cursor.js';
 import { toAggregate } from './aggregate.js';
 
@@ -128,6 +128,12 @@ export class PostgresLedger implements LedgerStore {
   /** Drop the schema (tests). */
   async dropSchema(): Promise<void> {
     await this.pool.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+  }
+
+  async duplicates(filter: LedgerFilter): Promise<{ requests: number; distinct: number }> {
+    const params: unknown[] = [];
+    const r = (await this.pool.query(duplicatesSql(filter, (i) => `$${i}`, params).replace('FROM ledger_requests', `FROM ${this.t('ledger_requests')}`), params)).rows[0];
+    return { requests: Number(r.n), distinct: Number(r.d) };
   }
 
   async close(): Promise<void> {

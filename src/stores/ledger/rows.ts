@@ -54,6 +54,7 @@ export function toRows(rec: RequestRecord, p: Priced): { row: LedgerRow; attempt
     optimize: rec.optimize?.length ? rec.optimize.join(';').slice(0, MAX_ERROR_MESSAGE) : null,
     prefixHash: rec.prefixHash ?? null,
     prefixTokens: rec.prefixTokens ?? null,
+    requestHash: rec.requestHash ?? null,
   };
   const attempts: AttemptRow[] = rec.attempts.map((a, i) => ({
     uid,

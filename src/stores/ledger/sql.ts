@@ -50,6 +50,10 @@ export function migrations(d: Dialect): string[] {
     `ALTER TABLE ledger_requests ADD COLUMN optimize TEXT;
     ALTER TABLE ledger_requests ADD COLUMN prefix_hash TEXT;
     ALTER TABLE ledger_requests ADD COLUMN prefix_tokens ${big};`,
+    // 6: the request fingerprint (surface + requested model + the answer-relevant body, canonical), so duplicate calls
+    // can be counted whether or not the response cache is on (the duplicate-share alert).
+    `ALTER TABLE ledger_requests ADD COLUMN request_hash TEXT;
+    CREATE INDEX ledger_requests_hash_ts ON ledger_requests (ts, request_hash);`,
   ];
 }
 
@@ -59,6 +63,7 @@ export const REQUEST_COLUMNS = [
   'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'usage_estimated', 'cost_nanos', 'baseline_model', 'baseline_cost_nanos',
   'price_source', 'batch', 'latency_ms', 'ttft_ms', 'cache_status', 'route_decision', 'route_reason', 'attempt_count',
   'avoided_cost_nanos', 'governance', 'queue_ms', 'cache_score', 'shadow_match', 'optimize', 'prefix_hash', 'prefix_tokens',
+  'request_hash',
 ] as const;
 
 export const ATTEMPT_COLUMNS = ['uid', 'n', 'ts', 'deployment', 'provider', 'model', 'status', 'outcome', 'error_type', 'latency_ms', 'input_tokens', 'output_tokens', 'cost_nanos'] as const;
@@ -70,6 +75,7 @@ export function requestValues(r: LedgerRow): unknown[] {
     r.cacheWrite1hTokens, r.outputTokens, r.reasoningTokens, r.usageEstimated ? 1 : 0, r.costNanos, r.baselineModel, r.baselineCostNanos,
     r.priceSource, r.batch ? 1 : 0, r.latencyMs, r.ttftMs, r.cacheStatus, r.routeDecision, r.routeReason, r.attemptCount,
     r.avoidedCostNanos, r.governance, r.queueMs, r.cacheScore, r.shadowMatch === null ? null : r.shadowMatch ? 1 : 0, r.optimize, r.prefixHash, r.prefixTokens,
+    r.requestHash ?? null,
   ];
 }
 
@@ -99,6 +105,7 @@ export function rowFromDb(x: Record<string, unknown>): LedgerRow {
     optimize: (x.optimize as string) ?? null,
     prefixHash: (x.prefix_hash as string) ?? null,
     prefixTokens: x.prefix_tokens === null || x.prefix_tokens === undefined ? null : num(x.prefix_tokens),
+    requestHash: (x.request_hash as string) ?? null,
   };
 }
 
@@ -169,4 +176,10 @@ export function aggregateSql(f: LedgerFilter, by: GroupKey[], d: Dialect, p: (i:
   ];
   const group = by.length ? `GROUP BY ${by.map((_, i) => `g${i}`).join(', ')}` : '';
   return `SELECT ${cols.join(', ')} FROM ledger_requests ${whereClause(f, p, params)} ${group} ORDER BY cost_nanos DESC`;
+}
+
+/** Rows with a fingerprint in the filter, and how many distinct fingerprints they have (duplicates = n - distinct). */
+export function duplicatesSql(f: LedgerFilter, p: (i: number) => string, params: unknown[]): string {
+  const where = whereClause(f, p, params);
+  return `SELECT COUNT(request_hash) AS n, COUNT(DISTINCT request_hash) AS d FROM ledger_requests ${where ? `${where} AND` : 'WHERE'} request_hash IS NOT NULL`;
 }

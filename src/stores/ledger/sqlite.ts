@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, GroupKey, AggregateRow, LedgerBreakdown } from './types.js';
 import { breakdownSql, toBreakdown } from './breakdown.js';
-import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql } from './sql.js';
+import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql, duplicatesSql } from './sql.js';
 import { encodeCursor, decodeCursor, clampLimit } from './cursor.js';
 import { toAggregate } from './aggregate.js';
 import { Checkpointer } from './sqlite-checkpointer.js';
@@ -109,6 +109,12 @@ export class SqliteLedger implements LedgerStore {
     const all = (q: string, ps: unknown[]) => this.db.prepare(q).safeIntegers(true).all(ps) as Record<string, unknown>[];
     // One read transaction: both sums describe the same snapshot of the ledger.
     return this.db.transaction(() => toBreakdown(all(sql.cache, params[0]!), all(sql.retries, params[1]!)[0]!))();
+  }
+
+  async duplicates(filter: LedgerFilter): Promise<{ requests: number; distinct: number }> {
+    const params: unknown[] = [];
+    const r = this.db.prepare(duplicatesSql(filter, () => '?', params)).get(params) as { n: number; d: number };
+    return { requests: Number(r.n), distinct: Number(r.d) };
   }
 
   async close(): Promise<void> {

@@ -63,6 +63,12 @@ export interface LedgerRow {
   /** Hash of the stable prefix (tools + system prompt) and its tokens, when the context stage looked at the call. */
   prefixHash: string | null;
   prefixTokens: number | null;
+  /**
+   * Request fingerprint: sha256 (first 32 hex) of the client surface, requested model and the answer-relevant body in
+   * canonical form (src/pipeline/stages/fingerprint.ts). Null when fingerprinting is off (it is on with the
+   * duplicate-share alert) or the call was refused before it was parsed.
+   */
+  requestHash: string | null;
 }
 
 export interface AttemptRow {
@@ -144,5 +150,7 @@ export interface LedgerStore {
   count(filter?: LedgerFilter): Promise<number>;
   /** Cache layers, error and retry cost over the rows the filter selects (the dashboard's overview). */
   breakdown(filter: LedgerFilter): Promise<LedgerBreakdown>;
+  /** Rows with a request fingerprint in the filter, and their distinct fingerprints (the duplicate-share alert). */
+  duplicates(filter: LedgerFilter): Promise<{ requests: number; distinct: number }>;
   close(): Promise<void>;
 }

@@ -58,6 +58,9 @@ class FakeStore implements LedgerStore {
   async breakdown() {
     return { cache: [], errors: { requests: 0, costNanos: 0n }, retries: { requests: 0, attempts: 0, costNanos: 0n } };
   }
+  async duplicates(): Promise<{ requests: number; distinct: number }> {
+    return { requests: 0, distinct: 0 };
+  }
   async close(): Promise<void> {
     this.closed = true;
   }

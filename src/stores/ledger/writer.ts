@@ -23,6 +23,7 @@ export class LedgerWriter {
   /** Rows written since start (for tests and metrics). */
   written = 0;
   failures = 0;
+  private readonly writtenListeners: ((rows: number) => void)[] = [];
 
   constructor(readonly store: LedgerStore, private readonly o: WriterOptions) {}
 
@@ -39,6 +40,11 @@ export class LedgerWriter {
         void this.flushNow();
       }, this.o.flushIntervalMs);
     }
+  }
+
+  /** Called after each committed batch (alerts re-evaluate on it, debounced); a throwing listener is ignored. */
+  onWritten(f: (rows: number) => void): void {
+    this.writtenListeners.push(f);
   }
 
   pending(): number {
@@ -63,6 +69,13 @@ export class LedgerWriter {
     this.inFlight = write
       .then(() => {
         this.written += rows.length;
+        for (const f of this.writtenListeners) {
+          try {
+            f(rows.length);
+          } catch {
+            /* a listener never fails a write */
+          }
+        }
       })
       .catch((e) => {
         // Put them back in front so order is kept, and try again later.
