@@ -97,7 +97,8 @@ test('dashboard in headless chromium: sign in, charts drawn with the seeded numb
     assert.deepEqual((await cells('#pareto-features tbody tr td:first-child')).sort(), [...FEATURES].sort());
     assert.equal((await cells('#cache tr[data-layer=exact] td:nth-child(2)'))[0], String(s.cacheHits));
     assert.ok((await cells('#budgets tr[data-budget] td:first-child')).includes('monthly-total'));
-    assert.equal((await page.textContent('#alerts'))!.trim(), 'no alerts');
+    // Alerting is off in this gateway: the panel says so (the alerts API answers "not enabled").
+    assert.match((await page.textContent('#alerts'))!.trim(), /^no alerts( \(alerting is not enabled\))?$/);
     await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
 
     // Narrowed to one feature: the KPI is that feature's spend (as its Pareto row said), the legend that feature alone.
