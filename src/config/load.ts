@@ -294,6 +294,7 @@ export interface ResolvedCachePolicy {
   dedup?: boolean;
   semantic?: 'off' | 'on' | 'shadow';
   threshold?: number;
+  semanticWithTools?: boolean;
 }
 
 export interface ResolvedCache {
@@ -303,6 +304,8 @@ export interface ResolvedCache {
   dedup: boolean;
   semantic: 'off' | 'on' | 'shadow';
   threshold?: number;
+  semanticWithTools: boolean;
+  semanticLayer: Config['cache']['semanticLayer'] & { apiKeyValue?: string };
   maxEntryBytes: number;
   dedupWaitMs: number;
   store: Config['cache']['store'] & { resolvedUrl?: string };
@@ -326,6 +329,8 @@ function resolveCache(cfg: Config, env: NodeJS.ProcessEnv): ResolvedCache {
     dedup: c.dedup,
     semantic: c.semantic,
     threshold: c.threshold,
+    semanticWithTools: c.semanticWithTools,
+    semanticLayer: { ...c.semanticLayer, ...(c.semanticLayer.embedder.kind === 'openai' && c.semanticLayer.embedder.apiKey ? { apiKeyValue: envValue(c.semanticLayer.embedder.apiKey, env) } : {}) },
     maxEntryBytes: c.maxEntryBytes,
     dedupWaitMs: c.dedupWaitMs,
     store,
