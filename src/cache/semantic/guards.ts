@@ -33,7 +33,7 @@ const STOP = new Set(
     'is am are was were be been being do does did doing done have has had having can could would should will shall may might must ' +
     'what how who whom whose when where why which whats hows whos wheres whys ' +
     'please tell give explain describe show let know want need like get got just really actually exactly basically simply kind sort also very much many quite pretty ' +
-    'way ways thing things someone something anyone anything one ones some good best better great possible example examples question answer mean means meaning ' +
+    'way ways thing things someone something anyone anything one ones some best better example examples question answer mean means meaning ' +
     'hi hello hey thanks thank ok okay regarding re via etc use using used make making')
     .split(' '),
 );
@@ -111,7 +111,8 @@ export function features(text: string): Features {
   const lower = text.toLowerCase();
   const numbers = [...(text.match(/\d+(?:[.,]\d+)*/g) ?? []).map((n) => n.replace(/,/g, '')), ...(lower.match(NUMBER_WORDS) ?? [])].sort().join('|');
   const negation = w.filter((x) => NEGATIONS.has(x)).length % 2;
-  const polarity = set(w.map((x) => POLARITY[x] ?? POLARITY[stem(x)]).filter((x): x is string => !!x));
+  // Synonym groups first ("fast" = "quickly"); a side with a polarity word the other lacks still differs.
+  const polarity = set(w.map((x) => (SYNONYMS.has(x) ? POLARITY[SYNONYMS.get(x)!] : (POLARITY[x] ?? POLARITY[stem(x)]))).filter((x): x is string => !!x));
   // Named entities: capitalised words not at a sentence start, all-caps tokens, and words with a digit or inner capital.
   const ents = new Set<string>();
   for (const m of text.matchAll(/(^|[.!?:]\s+|[\s("'])([A-Z][a-zA-Z0-9]+|[a-z]+[A-Z][a-zA-Z]*|[A-Z]{2,}\w*)/g)) {

@@ -9,7 +9,7 @@
  *   answer never delays the response it came with.
  */
 import { decide, DEFAULT_DECISION, type DecisionOptions } from './decide.js';
-import { features, type Features } from './guards.js';
+import { features, guard, type Features } from './guards.js';
 import { hashedEmbedder, dot } from './hashed.js';
 import { ExactIndex, Hnsw, type HnswOptions, type VectorIndex } from './hnsw.js';
 import type { Embedder, SemanticLayer } from './types.js';
@@ -132,6 +132,9 @@ export async function answersMatch(a: string, b: string, o: { embedder?: Embedde
   const e = o.embedder ?? hashedEmbedder();
   const [va, vb] = await e.embed([a, b]);
   const score = dot(va!, vb!);
-  const d = decide(a, b, score, { ...DEFAULT_DECISION, threshold: o.threshold ?? 0.85, maxContentDiff: 0.5, maxUnmatched: Infinity, perUnmatched: 0 });
-  return { match: d.hit, score, ...(d.hit || d.reason === 'similarity' ? {} : { reason: d.reason }) };
+  // The guards first: an answer with another number is a mismatch whatever the score says.
+  const g = guard(a, b, 0.5);
+  if (!g.ok) return { match: false, score, reason: g.reason };
+  const d = decide(a, b, score, { ...DEFAULT_DECISION, threshold: o.threshold ?? 0.85, maxContentDiff: 0.5, maxUnmatched: Infinity, perUnmatched: 0, maxRare: Infinity, allowSwaps: true });
+  return { match: d.hit, score, ...(d.hit ? {} : { reason: d.reason }) };
 }
