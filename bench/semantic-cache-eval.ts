@@ -62,6 +62,9 @@ async function main(): Promise<void> {
     pairs = (JSON.parse(readFileSync(fx, 'utf8')) as { pairs: Pair[] }).pairs;
     console.log(`data: ${shared} not found — running on the vendored subset ${fx} (${pairs.length} pairs), not the full sets`);
   }
+  // Hand-written user-style pairs (vendored), written after the defaults were chosen: a check, never tuned on.
+  const hand = (JSON.parse(readFileSync(fileURLToPath(new URL('../../test/fixtures/semantic-handmade.json', import.meta.url)), 'utf8')) as { pairs: Array<[string, string, number]> }).pairs;
+  pairs.push(...hand.map(([a, b, label]): Pair => ({ a, b, label: label ? 1 : 0, kind: label ? 'hand-same' : 'hand-different', split: 'heldout', set: 'hand' })));
   const useHashed = process.env.EVAL_EMBEDDER === 'hashed';
   const e = useHashed ? hashedEmbedder() : useLiteEmbedder();
   const t0 = performance.now();
@@ -85,6 +88,7 @@ async function main(): Promise<void> {
     ['gptcache (all)', scored.filter((p) => p.set === 'gptcache')],
     ['hard (tune)', scored.filter((p) => p.set === 'hard' && p.split === 'tune')],
     ['hard (heldout)', scored.filter((p) => p.set === 'hard' && p.split === 'heldout')],
+    ['hand-written user questions (check only)', scored.filter((p) => p.set === 'hand')],
   ];
   for (const [name, ps] of sets) {
     const pos = ps.filter((p) => p.label).length;
@@ -92,6 +96,7 @@ async function main(): Promise<void> {
     console.log('| threshold | cosine only P | R | hit rate | cosine + guards P | R | hit rate |');
     console.log('|---|---|---|---|---|---|---|');
     for (const t of [0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]) {
+      if (t === 0.6 && name.startsWith('hand')) continue;
       const c = metrics(ps, cosineOnly(t));
       const g = metrics(ps, guarded({ ...DEFAULT_DECISION, threshold: t }));
       const mark = t === DEFAULT_DECISION.threshold ? ' (default)' : '';

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface Pair { a: string; b: string; label: 0 | 1; kind: string; split: 'tune' | 'heldout'; set: 'gptcache' | 'hard' }
+export interface Pair { a: string; b: string; label: 0 | 1; kind: string; split: 'tune' | 'heldout'; set: 'gptcache' | 'hard' | 'hand' }
 
 const h32 = (s: string) => createHash('sha1').update(s).digest().readUInt32LE(0);
 const splitOf = (s: string): Pair['split'] => (h32('split:' + s) % 10 < 7 ? 'tune' : 'heldout');

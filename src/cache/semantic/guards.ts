@@ -93,7 +93,7 @@ export function stem(w: string): string {
 }
 const set = (xs: Iterable<string>) => [...new Set(xs)].sort().join('|');
 
-export type GuardReason = 'numbers' | 'negation' | 'polarity' | 'entities' | 'dates' | 'question-type' | 'content-words';
+export type GuardReason = 'order' | 'numbers' | 'negation' | 'polarity' | 'entities' | 'dates' | 'question-type' | 'content-words';
 export interface GuardResult {
   ok: boolean;
   reason?: GuardReason;
@@ -103,7 +103,7 @@ export interface GuardResult {
   swapped?: boolean;
 }
 
-export interface Features { numbers: string; negation: number; polarity: string; entities: Set<string>; dates: string; qtype: string; content: Map<string, { word: string; n: number }>; lowerWords: Set<string> }
+export interface Features { numbers: string; negation: number; polarity: string; entities: Set<string>; dates: string; qtype: string; content: Map<string, { word: string; n: number }>; lowerWords: Set<string>; directed: Set<string> }
 
 /** Facts of a text the guards compare. */
 export function features(text: string): Features {
@@ -145,7 +145,24 @@ export function features(text: string): Features {
     if (e) e.n++;
     else content.set(k, { word: x, n: 1 });
   }
-  return { numbers, negation, polarity, entities: ents, dates, qtype, content, lowerWords: new Set(w) };
+  return { numbers, negation, polarity, entities: ents, dates, qtype, content, lowerWords: new Set(w), directed: directedPairs(w) };
+}
+
+/** Words whose two sides are not interchangeable: "convert a string to an integer" is not "an integer to a string". */
+const DIRECTION = new Set(['to', 'into', 'from', 'than', 'over', 'for', 'by', 'against']);
+const isContent = (x: string) => !STOP.has(x) && !NEGATIONS.has(x) && !DIRECTION.has(x) && x.length > 1;
+
+/** For each direction word: (nearest content word before, nearest after), as "x>y". */
+function directedPairs(w: string[]): Set<string> {
+  const out = new Set<string>();
+  w.forEach((x, i) => {
+    if (!DIRECTION.has(x)) return;
+    let a: string | undefined, b: string | undefined;
+    for (let j = i - 1; j >= 0 && !a; j--) if (isContent(w[j]!)) a = stem(w[j]!);
+    for (let j = i + 1; j < w.length && !b; j++) if (isContent(w[j]!)) b = stem(w[j]!);
+    if (a && b && a !== b) out.add(`${a}>${b}`);
+  });
+  return out;
 }
 
 /** An entity of one text missing (in any case) from the other: "Java" vs "java" agree, "Java" vs "Python" do not. */
@@ -182,6 +199,10 @@ export function guard(a: string | Features, b: string | Features, maxContentDiff
   const fa = typeof a === 'string' ? features(a) : a;
   const fb = typeof b === 'string' ? features(b) : b;
   if (fa.numbers !== fb.numbers) return { ok: false, reason: 'numbers' };
+  for (const d of fa.directed) {
+    const [x, y] = d.split('>');
+    if (fb.directed.has(`${y}>${x}`)) return { ok: false, reason: 'order' };
+  }
   if (fa.negation !== fb.negation) return { ok: false, reason: 'negation' };
   if (fa.polarity !== fb.polarity) return { ok: false, reason: 'polarity' };
   if (entitiesDiffer(fa, fb)) return { ok: false, reason: 'entities' };

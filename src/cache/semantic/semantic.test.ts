@@ -18,6 +18,8 @@ test('guards: on/off lights never hit; numbers, negation, entities, dates, quest
   assert.equal(guard('who wrote hamlet', 'when wrote hamlet').reason, 'question-type');
   assert.equal(guard('Which of the following explains why enzymes work?', 'Why of the following explains why enzymes work?').reason, 'question-type');
   assert.equal(guard('how do I bake bread', 'how do I fix a bicycle').reason, 'content-words');
+  assert.equal(guard('How do I convert a string to an integer in Java?', 'How do I convert an integer to a string in Java?').reason, 'order');
+  assert.equal(guard('What is the difference between a virus and bacteria?', "What's the difference between bacteria and a virus?").ok, true);
 });
 
 test('decide: cosine AND guards; a swapped content word or a rare differing word is another question', () => {
