@@ -7,11 +7,12 @@
  * Without ../shared it runs on the vendored subset test/fixtures/semantic-pairs.json and says so.
  *
  * Also measures the embedder's throughput (one at a time, and micro-batched) and the process RSS.
- * Env: EVAL_EMBEDDER=use-lite (default) | hashed, SHARED_DIR, EVAL_PER_SUBJECT (MMLU questions per subject, 12),
+ * Env: EVAL_EMBEDDER=use-lite (default) | hashed, EVAL_THROUGHPUT_ONLY=1 (throughput and RSS only), SHARED_DIR, EVAL_PER_SUBJECT (MMLU questions per subject, 12),
  * EVAL_DUMP=path (write pairs with scores as JSON).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { decide, DEFAULT_DECISION, type DecisionOptions } from '../src/cache/semantic/decide.js';
 import { hashedEmbedder, dot } from '../src/cache/semantic/hashed.js';
@@ -71,7 +72,14 @@ async function main(): Promise<void> {
   await (e as ReturnType<typeof useLiteEmbedder>).whenReady?.();
   const loadMs = performance.now() - t0;
   const texts = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
+  const load0 = loadavg()[0]!;
   const tp = await throughput(e, texts);
+  const tpLine = `throughput: ${tp.single.toFixed(1)} sentences/s one at a time, ${tp.batched.toFixed(1)} sentences/s micro-batched (32); RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${(await import('node:os')).cpus().length} CPUs`;
+  if (process.env.EVAL_THROUGHPUT_ONLY) {
+    console.log(`embedder: ${e.name}; model load ${loadMs.toFixed(0)} ms\n${tpLine}`);
+    await e.close();
+    return;
+  }
   const vecs = new Map<string, Float32Array>();
   for (let i = 0; i < texts.length; i += 256) {
     const chunk = texts.slice(i, i + 256);
@@ -83,7 +91,7 @@ async function main(): Promise<void> {
   if (process.env.EVAL_DUMP) writeFileSync(process.env.EVAL_DUMP, JSON.stringify(scored));
 
   console.log(`embedder: ${e.name}; model load ${loadMs.toFixed(0)} ms; ${texts.length} texts`);
-  console.log(`throughput: ${tp.single.toFixed(1)} sentences/s one at a time, ${tp.batched.toFixed(1)} sentences/s micro-batched (32); RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
+  console.log(`${tpLine}; RSS after embedding every text ${(rss / 2 ** 20).toFixed(0)} MiB`);
   const sets: Array<[string, Scored[]]> = [
     ['gptcache (all)', scored.filter((p) => p.set === 'gptcache')],
     ['hard (tune)', scored.filter((p) => p.set === 'hard' && p.split === 'tune')],

@@ -52,6 +52,7 @@ export function createSemanticLayer(o: SemanticLayerOptions = {}): Layer {
   const maxPending = o.maxPendingInserts ?? 1_000;
   const pending = new Set<Promise<void>>();
   let nextId = 1;
+  let closed = false;
   const ready = () => !embedder.ready || embedder.ready();
 
   function rebuild(s: Scope, ann: boolean): void {
@@ -107,7 +108,11 @@ export function createSemanticLayer(o: SemanticLayerOptions = {}): Layer {
         const [vec] = await embedder.embed([text]);
         add(scope, text, key, vec!);
       })()
-        .catch((e) => (o.onError ? o.onError(e) : process.emitWarning(`costgate: semantic insert failed: ${(e as Error)?.message ?? e}`)))
+        .catch((e) => {
+          if (closed) return;
+          if (o.onError) o.onError(e);
+          else process.emitWarning(`costgate: semantic insert failed: ${(e as Error)?.message ?? e}`);
+        })
         .finally(() => pending.delete(p));
       pending.add(p);
     },
@@ -120,9 +125,11 @@ export function createSemanticLayer(o: SemanticLayerOptions = {}): Layer {
       return s ? (s.index instanceof Hnsw ? 'hnsw' : 'exact') : undefined;
     },
     async close() {
+      closed = true;
+      // The embedder first: inserts still waiting for a model that is loading fail instead of holding close() up.
+      await embedder.close();
       await Promise.allSettled([...pending]);
       scopes.clear();
-      await embedder.close();
     },
   };
 }

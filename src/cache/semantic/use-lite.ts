@@ -65,6 +65,8 @@ export function useLiteEmbedder(o: UseLiteOptions = {}): Embedder & { ready(): b
       for (const ps of calls.values()) for (const p of ps) p.reject(err);
       queue = [];
       calls.clear();
+      for (const w of readyWaiters) w.fail(err);
+      readyWaiters = [];
       lru.clear();
       await worker?.terminate();
       worker = undefined;
