@@ -105,8 +105,15 @@ export interface GuardResult {
 
 export interface Features { numbers: string; negation: number; polarity: string; entities: Set<string>; dates: string; qtype: string; content: Map<string, { word: string; n: number }>; lowerWords: Set<string>; directed: Set<string> }
 
+/**
+ * Ways of asking "how" that users swap freely: "What is the best way to X", "What should I do to X", "How can I X"
+ * and "How do I X" all become "how to X" before anything is compared. (Speed or ease — "the fastest way" — is kept.)
+ */
+const HOW = /\b(?:what(?:'s| is| are)|which is) (?:the )?(?:(?:best|right|proper|good|correct) )?(?:ways?|methods?|steps?) (?:to|of|for)\b|\bwhat should (?:i|we|you|one) do to\b|\bis there (?:a|any) way to\b|\bhow (?:can|do|should|could|would|will) (?:i|we|you|one)\b/gi;
+
 /** Facts of a text the guards compare. */
-export function features(text: string): Features {
+export function features(raw: string): Features {
+  const text = raw.replace(/[’‘`]/g, "'").replace(HOW, 'how to');
   const w = words(text);
   const lower = text.toLowerCase();
   const numbers = [...(text.match(/\d+(?:[.,]\d+)*/g) ?? []).map((n) => n.replace(/,/g, '')), ...(lower.match(NUMBER_WORDS) ?? [])].sort().join('|');

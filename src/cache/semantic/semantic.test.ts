@@ -28,6 +28,9 @@ test('decide: cosine AND guards; a swapped content word or a rare differing word
   assert.equal(decide('What is the main function of the human liver in digestion?', 'What is the main function of the human kidney in digestion?', 0.95).reason, 'key-words');
   assert.equal(decide('What is the best way to cook rice at home?', 'What is the best way to cook rice at school?', 0.97).reason, 'word-swap');
   assert.equal(decide('How can I lose weight fast?', 'How can I lose weight quickly?', 0.9).hit, true, 'built-in synonym group');
+  // Ways of asking "how" are one question type; speed is not dropped.
+  assert.equal(decide('What is the best way to lose weight?', 'How can I lose weight?', 0.9).hit, true);
+  assert.equal(decide('What is the fastest way to lose weight?', 'How can I lose weight?', 0.9).hit, false);
   assert.equal(decide('Can you tell me: what is the capital of France?', 'What is the capital of France?', 0.9).hit, true);
   assert.equal(decide('What is the capital of France?', 'What is the capital of France?', 0.79).reason, 'similarity');
   // Each unmatched (added) word raises the similarity needed.
