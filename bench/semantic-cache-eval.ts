@@ -66,6 +66,11 @@ async function main(): Promise<void> {
   // Hand-written user-style pairs (vendored), written after the defaults were chosen: a check, never tuned on.
   const hand = (JSON.parse(readFileSync(fileURLToPath(new URL('../../test/fixtures/semantic-handmade.json', import.meta.url)), 'utf8')) as { pairs: Array<[string, string, number]> }).pairs;
   pairs.push(...hand.map(([a, b, label]): Pair => ({ a, b, label: label ? 1 : 0, kind: label ? 'hand-same' : 'hand-different', split: 'heldout', set: 'hand' })));
+  if (process.env.EVAL_SCORES) {
+    // Re-score a dump (EVAL_DUMP) with the current decision code: no model needed.
+    console.log(`scores: ${process.env.EVAL_SCORES} (from an earlier EVAL_DUMP run; embedding skipped)`);
+    return report(JSON.parse(readFileSync(process.env.EVAL_SCORES, 'utf8')) as Scored[]);
+  }
   const useHashed = process.env.EVAL_EMBEDDER === 'hashed';
   const e = useHashed ? hashedEmbedder() : useLiteEmbedder();
   const t0 = performance.now();
@@ -92,6 +97,10 @@ async function main(): Promise<void> {
 
   console.log(`embedder: ${e.name}; model load ${loadMs.toFixed(0)} ms; ${texts.length} texts`);
   console.log(`${tpLine}; RSS after embedding every text ${(rss / 2 ** 20).toFixed(0)} MiB`);
+  report(scored);
+}
+
+function report(scored: Scored[]): void {
   const sets: Array<[string, Scored[]]> = [
     ['gptcache (all)', scored.filter((p) => p.set === 'gptcache')],
     ['hard (tune)', scored.filter((p) => p.set === 'hard' && p.split === 'tune')],
