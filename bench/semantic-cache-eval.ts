@@ -108,6 +108,7 @@ function report(scored: Scored[]): void {
     ['hand-written user questions (check only)', scored.filter((p) => p.set === 'hand')],
   ];
   for (const [name, ps] of sets) {
+    if (!ps.length) continue;
     const pos = ps.filter((p) => p.label).length;
     console.log(`\n${name}: ${ps.length} pairs (${pos} positive, ${ps.length - pos} negative)`);
     console.log('| threshold | cosine only P | R | hit rate | cosine + guards P | R | hit rate |');
