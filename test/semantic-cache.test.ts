@@ -9,7 +9,8 @@ import { startSimulator } from '../src/providers/simulator/server.js';
 import { openaiEmbedder } from '../src/cache/semantic/openai-embedder.js';
 import { dot } from '../src/cache/semantic/hashed.js';
 import type { Layer } from '../src/cache/semantic/layer.js';
-import { parseConfig } from '../src/config/load.js';
+import { parseConfig, resolveConfig } from '../src/config/load.js';
+import { cacheLines } from '../src/cache/describe.js';
 import { postJson, startTestGateway } from './helpers/gateway.js';
 
 const CHAT = '/v1/chat/completions';
@@ -107,6 +108,11 @@ test('config: semantic off everywhere installs no layer; bad embedder config nam
   assert.throws(() => parseConfig({ cache: { semanticLayer: { embedder: { kind: 'bert' } } } }), /cache\.semanticLayer\.embedder/);
   assert.throws(() => parseConfig({ cache: { semanticLayer: { embedder: { kind: 'openai', baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'sk-literal' } } } }), /cache\.semanticLayer\.embedder\.apiKey/);
   assert.throws(() => parseConfig({ cache: { semanticLayer: { threshold: 2 } } }), /cache\.semanticLayer\.threshold/);
+  // config-check shows the layer only where some policy turns it on.
+  const lines = (c: object) => cacheLines(resolveConfig(parseConfig(c, 'x'), {}, 'x').cache).join('\n');
+  assert.doesNotMatch(lines({ cache: { enabled: true } }), /semantic layer/);
+  assert.match(lines({ cache: { enabled: true, features: { faq: { semantic: 'on' } } } }), /cache semantic layer: embedder use-lite .*threshold 0\.8 \+ guards.*tools excluded/);
+  assert.match(lines({ cache: { enabled: true, semantic: 'shadow', semanticLayer: { embedder: { kind: 'hashed' } } } }), /FALLBACK/);
 });
 
 test('openai embedder against the simulator: unit vectors, concurrent texts micro-batched into one call, repeats from the LRU', async () => {
