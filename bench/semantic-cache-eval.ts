@@ -79,7 +79,9 @@ async function main(): Promise<void> {
   const texts = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
   const load0 = loadavg()[0]!;
   const tp = await throughput(e, texts);
-  const tpLine = `throughput: ${tp.single.toFixed(1)} sentences/s one at a time, ${tp.batched.toFixed(1)} sentences/s micro-batched (32); RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${(await import('node:os')).cpus().length} CPUs`;
+  // Short questions (10 words), the typical chat question: the eval texts average 18.7 words (MMLU stems, doc sentences).
+  const short = await throughput(e, Array.from({ length: 400 }, (_, i) => `question number ${i} about the history of cats and dogs`));
+  const tpLine = `throughput (eval texts): ${tp.single.toFixed(1)} sentences/s one at a time, ${tp.batched.toFixed(1)} sentences/s micro-batched (32); short questions: ${short.single.toFixed(1)} / ${short.batched.toFixed(1)}; RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${(await import('node:os')).cpus().length} CPUs`;
   if (process.env.EVAL_THROUGHPUT_ONLY) {
     console.log(`embedder: ${e.name}; model load ${loadMs.toFixed(0)} ms\n${tpLine}`);
     await e.close();
