@@ -27,7 +27,13 @@ function load(): Promise<Model> {
   return model;
 }
 
-parentPort!.on('message', async (msg: { id: number; texts: string[] }) => {
+// One batch at a time: interleaved batches would only hold more tensors in memory, not finish sooner.
+let chain: Promise<void> = Promise.resolve();
+parentPort!.on('message', (msg: { id: number; texts: string[] }) => {
+  chain = chain.then(() => run(msg));
+});
+
+async function run(msg: { id: number; texts: string[] }): Promise<void> {
   try {
     const m = await load();
     const rows = await m.embed(msg.texts);
@@ -38,6 +44,6 @@ parentPort!.on('message', async (msg: { id: number; texts: string[] }) => {
   } catch (e) {
     parentPort!.postMessage({ id: msg.id, error: String((e as Error)?.message ?? e) });
   }
-});
+}
 
 if ((workerData as { warm?: boolean } | undefined)?.warm) void load().catch(() => {});
