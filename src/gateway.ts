@@ -19,6 +19,7 @@ import { admission } from './pipeline/stages/admission.js';
 import { cache } from './pipeline/stages/cache.js';
 import { openCacheStore } from './stores/cache/index.js';
 import type { CacheStore, SemanticLayer } from './cache/types.js';
+import { semanticLayerFromConfig, semanticWanted } from './cache/semantic/from-config.js';
 import { context } from './pipeline/stages/context.js';
 import { defer as deferStage } from './pipeline/stages/defer.js';
 import { Batcher, deferredView } from './batch/batcher.js';
@@ -123,6 +124,8 @@ export interface Gateway {
   readonly keys: KeyService;
   /** The response cache's store, when the cache is enabled anywhere in config. */
   readonly cacheStore?: CacheStore;
+  /** The semantic cache layer (passed in, or built from `cache.semanticLayer` where a policy turns it on). */
+  readonly semantic?: SemanticLayer;
   /**
    * Defer a chat/messages request (`x-costgate-defer`): it is queued and sent in a provider batch at batch prices.
    * `accepted` is the 202 (or the error, e.g. a streaming request); `result()` resolves when the job has ended with
@@ -252,6 +255,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const cc = config.cache;
   const cacheOn = cc.enabled || [...Object.values(cc.routes), ...Object.values(cc.features)].some((p) => p.enabled === true);
   const cacheStore = cacheOn ? (options.cacheStore ?? (await openCacheStore(cc))) : undefined;
+  // The configured semantic layer, unless one is passed in. Its model loads in a worker: start never waits for it.
+  const semantic = options.semantic ?? (cacheStore && semanticWanted(cc) ? semanticLayerFromConfig(cc) : undefined);
   let handleRef: (req: GatewayRequest) => Promise<GatewayResponse> = async () => ({ status: 503, headers: {}, body: '' });
   const bs = config.batch.store;
   const batchPath = config.batch.path ?? (bs === 'memory' || (bs === 'auto' && (config.ledger.store === 'memory' || options.ledgerStore)) ? ':memory:' : `${config.ledger.path}.batch.db`);
@@ -289,7 +294,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     streams({ maxStreamsPerKey: config.server.maxStreamsPerKey }),
     limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
     route({ resolve: createResolver(config), engine: routing, budgetUsed: routing?.cfg.budget.preferWeakAt !== undefined ? budgetPressure(config.budgets, budgetStore) : undefined, llmTier: llmTierFn }),
-    ...(cacheStore ? [cache({ config: cc, store: cacheStore, semantic: options.semantic, now: options.cacheNow })] : []),
+    ...(cacheStore ? [cache({ config: cc, store: cacheStore, semantic, now: options.cacheNow })] : []),
     context({ optimize: config.optimize }),
     budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),
     deferStage(batcher, config.priorities.deferOptional),
@@ -416,6 +421,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     budgetStore,
     keys,
     cacheStore,
+    semantic,
     metrics,
     alerts,
     otel,
@@ -429,7 +435,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       await budgetStore.close();
       await keyStore.close();
       await cacheStore?.close();
-      await options.semantic?.close();
+      await semantic?.close();
       await Promise.all(simulators.map((s) => s.close()));
     },
   };

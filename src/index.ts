@@ -12,3 +12,4 @@ export type { Usage } from './providers/usage.js';
 export type { SemanticLayer, CacheStore, CacheEntry, CacheHeader } from './cache/types.js';
 export { verifyWebhook, signWebhook } from './batch/webhook.js';
 export type { DeferredHandle } from './gateway.js';
+export { createSemanticLayer, decide, guard, useLiteEmbedder, openaiEmbedder, hashedEmbedder, type Embedder, type SemanticLayerOptions, type DecisionOptions } from './cache/semantic/index.js';

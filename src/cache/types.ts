@@ -36,6 +36,8 @@ export interface SemanticLayer {
   lookup(scope: string, text: string, o: { threshold?: number }): Promise<{ key: string; score: number; text: string } | undefined>;
   /** Remember that `text` in `scope` was answered by the exact-cache entry `key`. */
   insert(scope: string, text: string, key: string): Promise<void>;
+  /** Resolves once inserts still being embedded are in (tests, shutdown). */
+  idle?(): Promise<void>;
   close(): Promise<void>;
 }
 

