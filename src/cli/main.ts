@@ -9,6 +9,7 @@ import { addCalcCommand } from './calc.js';
 import { addSimulateCommand } from './simulate.js';
 import { addRouterCommand } from './router.js';
 import { addAlertsCommand, alertLines } from './alerts.js';
+import { addDemoCommand } from './demo.js';
 import { governanceLines } from '../governance/describe.js';
 import { cacheLines } from '../cache/describe.js';
 import { routingLines } from '../routing/describe.js';
@@ -119,5 +120,6 @@ export function buildCli(): Command {
   addSimulateCommand(program, fail);
   addRouterCommand(program, fail);
   addAlertsCommand(program, fail);
+  addDemoCommand(program, fail);
   return program;
 }

@@ -75,7 +75,7 @@ export function useLiteEmbedder(o: UseLiteOptions = {}): Embedder & { ready(): b
 
   function start(): Worker {
     if (worker) return worker;
-    worker = new Worker(new URL('./use-lite-worker.js', import.meta.url), { workerData: { warm: true } });
+    worker = new Worker(new URL('./use-lite-worker.js', import.meta.url), { workerData: { warm: true }, execArgv: [] });
     // Referenced only while a call or the load is pending: an idle worker never keeps the process alive.
     worker.unref();
     worker.on('message', (m: { id?: number; ready?: boolean; loadMs?: number; error?: string; dims?: number; vectors?: Float32Array }) => {
