@@ -391,17 +391,35 @@ export const InstructionsSchema = z
   })
   .strict();
 
+/** Conversation summarisation: older turns replaced by a summary from the cheapest configured model. Opt-in. */
+export const SummarizeSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Summarise when the chat has more than this many non-system messages… */
+    maxTurns: z.number().int().positive().default(20),
+    /** …or more than this many prompt tokens. */
+    maxTokens: z.number().int().positive().default(8000),
+    /** Messages kept verbatim at the end (moved back to start at a user message). */
+    keepLast: z.number().int().positive().default(6),
+    /** Output cap of the summary call. */
+    summaryTokens: z.number().int().positive().max(4000).default(200),
+    /** Model (or route alias) for the summary; default: the configured deployment model with the lowest input price. */
+    model: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const OptimizeSchema = z
   .object({
     promptCache: PromptCacheSchema.default(PromptCacheSchema.parse({})),
     lint: PrefixLintSchema.default(PrefixLintSchema.parse({})),
     compress: CompressSchema.default(CompressSchema.parse({})),
     instructions: InstructionsSchema.default({}),
+    summarize: SummarizeSchema.default(SummarizeSchema.parse({})),
     /** Per feature overrides (`x-costgate-feature`): any key of the sections above. */
     features: z
       .record(
         z.string().min(1).max(256),
-        z.object({ promptCache: PromptCacheSchema.partial().optional(), lint: PrefixLintSchema.partial().optional(), compress: CompressSchema.partial().optional(), instructions: InstructionsSchema.optional() }).strict(),
+        z.object({ promptCache: PromptCacheSchema.partial().optional(), lint: PrefixLintSchema.partial().optional(), compress: CompressSchema.partial().optional(), instructions: InstructionsSchema.optional(), summarize: SummarizeSchema.partial().optional() }).strict(),
       )
       .default({}),
   })
@@ -590,4 +608,5 @@ export type CacheConfig = z.infer<typeof CacheSchema>;
 export type CachePolicyConfig = z.infer<typeof CachePolicySchema>;
 export type OptimizeConfig = z.infer<typeof OptimizeSchema>;
 export type PromptCacheConfig = z.infer<typeof PromptCacheSchema>;
+export type SummarizeConfig = z.infer<typeof SummarizeSchema>;
 export type BatchConfig = z.infer<typeof BatchSchema>;

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { Stage } from '../compose.js';
 import type { Ctx } from '../ctx.js';
 import type { Deployment } from '../../config/load.js';
-import type { OptimizeConfig, PromptCacheConfig } from '../../config/schema.js';
+import type { OptimizeConfig, PromptCacheConfig, SummarizeConfig } from '../../config/schema.js';
 import type { Json, PromptCachePlan } from '../../providers/adapter.js';
 import { openaiToAnthropicRequest, anthropicToOpenAIRequest } from '../../providers/shared/translate-request.js';
 import { stablePrefix } from '../../optimize/prefix.js';
@@ -22,15 +22,22 @@ import { TtlPolicy, type Ttl } from '../../optimize/ttl-policy.js';
 import { PrefixLinter } from '../../optimize/lint.js';
 import { compressToolResults } from '../../optimize/compress.js';
 import { instructionText, withInstruction } from '../../optimize/instructions.js';
+import { SummaryCache, applySummary, planSummary, transcriptOf, type SummaryPlan } from '../../optimize/summarize.js';
+import { GatewayError } from '../errors.js';
+import { countPrompt } from '../../tokens/count.js';
+
+/** The gateway's own upstream call for a summary: through the pipeline, attributed to `feature`. */
+export type Summarizer = (req: { model?: string; transcript: string; maxTokens: number; headers: Record<string, string | undefined> }) => Promise<string>;
 
 export interface ContextOptions {
   optimize: OptimizeConfig;
+  summarize?: Summarizer;
   /** Injectable clock (tests). */
   now?: () => number;
 }
 
 /** Effective settings for a feature: the global section with the feature's overrides on top. */
-export function settingsFor(o: OptimizeConfig, feature: string | undefined): { promptCache: PromptCacheConfig; lint: boolean; compress: boolean; instruction?: string } {
+export function settingsFor(o: OptimizeConfig, feature: string | undefined): { promptCache: PromptCacheConfig; lint: boolean; compress: boolean; instruction?: string; summarize: SummarizeConfig } {
   const f = feature !== undefined && Object.hasOwn(o.features, feature) ? o.features[feature] : undefined;
   return {
     promptCache: { ...o.promptCache, ...(f?.promptCache ?? {}) },
@@ -38,6 +45,7 @@ export function settingsFor(o: OptimizeConfig, feature: string | undefined): { p
     compress: f?.compress?.enabled ?? o.compress.enabled,
     // A feature's instructions replace the global ones (they are one sentence each, not merged).
     instruction: instructionText(f?.instructions ?? o.instructions),
+    summarize: { ...o.summarize, ...(f?.summarize ?? {}) },
   };
 }
 
@@ -60,6 +68,7 @@ export function affinityOrder(deps: Deployment[], key: string): Deployment[] {
 
 export const context = (o: ContextOptions): Stage => {
   const policies = new Map<string, TtlPolicy>();
+  const summaries = new SummaryCache();
   const linter = new PrefixLinter();
   const now = o.now ?? Date.now;
   const policyFor = (dep: Deployment, ttl: PromptCacheConfig['ttl']): TtlPolicy => {
@@ -71,9 +80,12 @@ export const context = (o: ContextOptions): Stage => {
 
   return async function context(ctx, next) {
     if (ctx.op !== 'chat') return next();
+    if (ctx.req.summaryCall) ctx.optimize.push('summarize:call');
     const s = settingsFor(o.optimize, ctx.meta.feature);
     const pc = s.promptCache;
-    if (!pc.enabled && !s.lint && !s.compress && !s.instruction) return next();
+    const sum = s.summarize.enabled && o.summarize && !ctx.req.summaryCall && ctx.surface === 'openai';
+    if (!pc.enabled && !s.lint && !s.compress && !s.instruction && !sum) return next();
+    if (sum) await summarize(ctx, s.summarize);
     if (s.instruction) {
       ctx.body = withInstruction(ctx.body, ctx.surface, s.instruction);
       ctx.bodyChanged = true;
@@ -94,6 +106,23 @@ export const context = (o: ContextOptions): Stage => {
     if (pc.enabled && ctx.route?.deployments.length) planPromptCache(ctx, pc, prefix.hash);
     return next();
   };
+
+  async function summarize(ctx: Ctx, cfg: SummarizeConfig): Promise<void> {
+    const p: SummaryPlan | undefined = planSummary(ctx.body, ctx.model, cfg, cfg.model ?? '');
+    if (!p) return;
+    let got: { text: string; made: boolean };
+    try {
+      got = await summaries.get(p.key, () => o.summarize!({ model: cfg.model, transcript: transcriptOf(p.older), maxTokens: cfg.summaryTokens, headers: ctx.req.headers }));
+    } catch (e) {
+      // A failed summary leaves the request as the client sent it (the failed call is in the ledger as its own row).
+      ctx.optimize.push(`summarize:failed=${e instanceof GatewayError ? e.code : 'error'}`);
+      return;
+    }
+    ctx.body = applySummary(ctx.body, p, got.text);
+    ctx.bodyChanged = true;
+    const after = countPrompt(ctx.body, ctx.model);
+    ctx.optimize.push(`summarize:${got.made ? 'made' : 'reused'},turns=${p.older.length + p.recent.length}>${p.recent.length + 1},tokens=${p.tokensBefore}>${after},key=${p.key.slice(0, 12)}`);
+  }
 
   function planPromptCache(ctx: Ctx, pc: PromptCacheConfig, prefixHash: string): void {
     const route = ctx.route!;
