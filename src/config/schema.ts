@@ -408,6 +408,18 @@ export const SummarizeSchema = z
   })
   .strict();
 
+/** Retrieved-context trim: `<costgate:doc>` blocks ranked by BM25 against the question; top-k within a budget. Opt-in. */
+export const TrimSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    topK: z.number().int().positive().default(5),
+    maxTokens: z.number().int().positive().default(4000),
+  })
+  .strict();
+
+/** Tool pruning: only the `keep` tool definitions most relevant to the question are sent. Opt-in. */
+export const ToolPruneSchema = z.object({ enabled: z.boolean().default(false), keep: z.number().int().positive().default(8) }).strict();
+
 export const OptimizeSchema = z
   .object({
     promptCache: PromptCacheSchema.default(PromptCacheSchema.parse({})),
@@ -415,11 +427,13 @@ export const OptimizeSchema = z
     compress: CompressSchema.default(CompressSchema.parse({})),
     instructions: InstructionsSchema.default({}),
     summarize: SummarizeSchema.default(SummarizeSchema.parse({})),
+    trim: TrimSchema.default(TrimSchema.parse({})),
+    tools: ToolPruneSchema.default(ToolPruneSchema.parse({})),
     /** Per feature overrides (`x-costgate-feature`): any key of the sections above. */
     features: z
       .record(
         z.string().min(1).max(256),
-        z.object({ promptCache: PromptCacheSchema.partial().optional(), lint: PrefixLintSchema.partial().optional(), compress: CompressSchema.partial().optional(), instructions: InstructionsSchema.optional(), summarize: SummarizeSchema.partial().optional() }).strict(),
+        z.object({ promptCache: PromptCacheSchema.partial().optional(), lint: PrefixLintSchema.partial().optional(), compress: CompressSchema.partial().optional(), instructions: InstructionsSchema.optional(), summarize: SummarizeSchema.partial().optional(), trim: TrimSchema.partial().optional(), tools: ToolPruneSchema.partial().optional() }).strict(),
       )
       .default({}),
   })
@@ -609,4 +623,6 @@ export type CachePolicyConfig = z.infer<typeof CachePolicySchema>;
 export type OptimizeConfig = z.infer<typeof OptimizeSchema>;
 export type PromptCacheConfig = z.infer<typeof PromptCacheSchema>;
 export type SummarizeConfig = z.infer<typeof SummarizeSchema>;
+export type TrimConfig = z.infer<typeof TrimSchema>;
+export type ToolPruneConfig = z.infer<typeof ToolPruneSchema>;
 export type BatchConfig = z.infer<typeof BatchSchema>;

@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto';
 import type { Stage } from '../compose.js';
 import type { Ctx } from '../ctx.js';
 import type { Deployment } from '../../config/load.js';
-import type { OptimizeConfig, PromptCacheConfig, SummarizeConfig } from '../../config/schema.js';
+import type { OptimizeConfig, PromptCacheConfig, SummarizeConfig, TrimConfig, ToolPruneConfig } from '../../config/schema.js';
+import { pruneTools, trimDocs } from '../../optimize/relevance.js';
 import type { Json, PromptCachePlan } from '../../providers/adapter.js';
 import { openaiToAnthropicRequest, anthropicToOpenAIRequest } from '../../providers/shared/translate-request.js';
 import { stablePrefix } from '../../optimize/prefix.js';
@@ -37,7 +38,7 @@ export interface ContextOptions {
 }
 
 /** Effective settings for a feature: the global section with the feature's overrides on top. */
-export function settingsFor(o: OptimizeConfig, feature: string | undefined): { promptCache: PromptCacheConfig; lint: boolean; compress: boolean; instruction?: string; summarize: SummarizeConfig } {
+export function settingsFor(o: OptimizeConfig, feature: string | undefined): { promptCache: PromptCacheConfig; lint: boolean; compress: boolean; instruction?: string; summarize: SummarizeConfig; trim: TrimConfig; tools: ToolPruneConfig } {
   const f = feature !== undefined && Object.hasOwn(o.features, feature) ? o.features[feature] : undefined;
   return {
     promptCache: { ...o.promptCache, ...(f?.promptCache ?? {}) },
@@ -46,6 +47,8 @@ export function settingsFor(o: OptimizeConfig, feature: string | undefined): { p
     // A feature's instructions replace the global ones (they are one sentence each, not merged).
     instruction: instructionText(f?.instructions ?? o.instructions),
     summarize: { ...o.summarize, ...(f?.summarize ?? {}) },
+    trim: { ...o.trim, ...(f?.trim ?? {}) },
+    tools: { ...o.tools, ...(f?.tools ?? {}) },
   };
 }
 
@@ -84,7 +87,25 @@ export const context = (o: ContextOptions): Stage => {
     const s = settingsFor(o.optimize, ctx.meta.feature);
     const pc = s.promptCache;
     const sum = s.summarize.enabled && o.summarize && !ctx.req.summaryCall && ctx.surface === 'openai';
-    if (!pc.enabled && !s.lint && !s.compress && !s.instruction && !sum) return next();
+    const trim = s.trim.enabled && ctx.surface === 'openai';
+    const tools = s.tools.enabled && ctx.surface === 'openai';
+    if (!pc.enabled && !s.lint && !s.compress && !s.instruction && !sum && !trim && !tools) return next();
+    if (trim) {
+      const t = trimDocs(ctx.body, ctx.model, s.trim);
+      if (t) {
+        ctx.body = t.body;
+        ctx.bodyChanged = true;
+        ctx.optimize.push(`trim:docs=${t.docs}>${t.kept},tokens=${t.tokensBefore}>${t.tokensAfter}`);
+      }
+    }
+    if (tools) {
+      const t = pruneTools(ctx.body, s.tools);
+      if (t) {
+        ctx.body = t.body;
+        ctx.bodyChanged = true;
+        ctx.optimize.push(`tools:${t.before}>${t.after}`);
+      }
+    }
     if (sum) await summarize(ctx, s.summarize);
     if (s.instruction) {
       ctx.body = withInstruction(ctx.body, ctx.surface, s.instruction);
