@@ -48,6 +48,7 @@ import { createFetch } from './library/fetch.js';
 import { PriceCatalog } from './pricing/catalog.js';
 import { Pricer } from './pricing/pricer.js';
 import { rateAt } from './pricing/rates.js';
+import type { Json } from './providers/adapter.js';
 import { summaryPrompt } from './optimize/summarize.js';
 import { openLedgerStore } from './stores/ledger/index.js';
 import { LedgerWriter } from './stores/ledger/writer.js';
@@ -258,7 +259,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
     route({ resolve: createResolver(config) }),
     ...(cacheStore ? [cache({ config: cc, store: cacheStore, semantic: options.semantic, now: options.cacheNow })] : []),
-    context({ optimize: config.optimize, summarize: summaryCall }),
+    context({ optimize: config.optimize, summarize: summaryCall, internalChat }),
     budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),
     deferStage(batcher, config.priorities.deferOptional),
     ...(admissionGate ? [admission({ admission: admissionGate, retryAfterSec: config.priorities.retryAfterSec })] : []),
@@ -286,11 +287,20 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
    * budgets), marked so that it is never summarised itself.
    */
   async function summaryCall(r: { model?: string; transcript: string; maxTokens: number; headers: Record<string, string | undefined> }): Promise<string> {
-    const model = r.model ?? cheapestModel();
-    if (!model) throw new GatewayError('invalid_value', 'optimize.summarize: no priced model to summarise with (set optimize.summarize.model)');
+    return ownChat(r.model, summaryPrompt(r.transcript, r.maxTokens), r.headers, { summaryCall: true });
+  }
+
+  /** A structured-output repair: the same kind of own call, carrying its ledger note (wasted tokens). */
+  async function internalChat(r: { model?: string; body: Json; headers: Record<string, string | undefined>; note: string }): Promise<string> {
+    return ownChat(r.model, r.body, r.headers, { repairCall: r.note });
+  }
+
+  async function ownChat(m: string | undefined, prompt: Json, hdrs: Record<string, string | undefined>, mark: Partial<GatewayRequest>): Promise<string> {
+    const model = m ?? cheapestModel();
+    if (!model) throw new GatewayError('invalid_value', 'optimize: no priced model for costgate\'s own calls (set optimize.summarize.model / optimize.structured.model)');
     const pass = ['authorization', 'x-api-key', 'x-costgate-feature', 'x-costgate-user', 'x-costgate-team', 'x-costgate-priority'];
-    const headers = Object.fromEntries(pass.filter((h) => r.headers[h] !== undefined).map((h) => [h, r.headers[h]]));
-    const res = await handle({ endpoint: 'chat', body: { model, ...summaryPrompt(r.transcript, r.maxTokens) }, headers, summaryCall: true });
+    const headers = Object.fromEntries(pass.filter((h) => hdrs[h] !== undefined).map((h) => [h, hdrs[h]]));
+    const res = await handle({ endpoint: 'chat', body: { model, ...prompt }, headers, ...mark });
     const text = res.status === 200 && res.body ? (JSON.parse(String(typeof res.body === 'string' ? res.body : Buffer.from(res.body))) as { choices?: { message?: { content?: unknown } }[] }).choices?.[0]?.message?.content : undefined;
     if (typeof text !== 'string' || !text) throw new GatewayError('upstream_error', `summary call failed (${res.status})`);
     return text;

@@ -420,6 +420,17 @@ export const TrimSchema = z
 /** Tool pruning: only the `keep` tool definitions most relevant to the question are sent. Opt-in. */
 export const ToolPruneSchema = z.object({ enabled: z.boolean().default(false), keep: z.number().int().positive().default(8) }).strict();
 
+/** Structured output: validate json_schema answers; at most one cheap repair call (bad output + schema only). Opt-in. */
+export const StructuredSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Output cap of the repair call. */
+    maxTokens: z.number().int().positive().default(1024),
+    /** Repair model; default: the configured model with the lowest input price. */
+    model: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const OptimizeSchema = z
   .object({
     promptCache: PromptCacheSchema.default(PromptCacheSchema.parse({})),
@@ -429,11 +440,12 @@ export const OptimizeSchema = z
     summarize: SummarizeSchema.default(SummarizeSchema.parse({})),
     trim: TrimSchema.default(TrimSchema.parse({})),
     tools: ToolPruneSchema.default(ToolPruneSchema.parse({})),
+    structured: StructuredSchema.default(StructuredSchema.parse({})),
     /** Per feature overrides (`x-costgate-feature`): any key of the sections above. */
     features: z
       .record(
         z.string().min(1).max(256),
-        z.object({ promptCache: PromptCacheSchema.partial().optional(), lint: PrefixLintSchema.partial().optional(), compress: CompressSchema.partial().optional(), instructions: InstructionsSchema.optional(), summarize: SummarizeSchema.partial().optional(), trim: TrimSchema.partial().optional(), tools: ToolPruneSchema.partial().optional() }).strict(),
+        z.object({ promptCache: PromptCacheSchema.partial().optional(), lint: PrefixLintSchema.partial().optional(), compress: CompressSchema.partial().optional(), instructions: InstructionsSchema.optional(), summarize: SummarizeSchema.partial().optional(), trim: TrimSchema.partial().optional(), tools: ToolPruneSchema.partial().optional(), structured: StructuredSchema.partial().optional() }).strict(),
       )
       .default({}),
   })
@@ -625,4 +637,5 @@ export type PromptCacheConfig = z.infer<typeof PromptCacheSchema>;
 export type SummarizeConfig = z.infer<typeof SummarizeSchema>;
 export type TrimConfig = z.infer<typeof TrimSchema>;
 export type ToolPruneConfig = z.infer<typeof ToolPruneSchema>;
+export type StructuredConfig = z.infer<typeof StructuredSchema>;
 export type BatchConfig = z.infer<typeof BatchSchema>;

@@ -6,8 +6,9 @@
  *   read from the provider cache; fix = prompt caching, saving those tokens × (input − cache-read rate);
  * - output length: p50 / p90 of output tokens, and drift = p50 of the later half of the calls ÷ p50 of the earlier
  *   half (in time); fix = a max_tokens ceiling at the p90, saving Σ (output − p90, when over) × output rate;
- * - retry waste: the cost of failed upstream attempts on calls that needed more than one (attempt rows), plus the cost
- *   of costgate's own repair/summary calls (`summarize:call` rows) shown apart.
+ * - retry waste: the cost of failed upstream attempts on calls that needed more than one (attempt rows) and of
+ *   structured-output repair calls (`structured:repair-call` rows); costgate's summary calls (`summarize:call`) are
+ *   shown apart.
  */
 import type { LedgerFilter, LedgerRow, LedgerStore } from '../../stores/ledger/types.js';
 import type { PriceCatalog } from '../../pricing/catalog.js';
@@ -54,9 +55,14 @@ export async function wasteReport(store: LedgerStore, catalog: PriceCatalog, fil
   const out: WasteRow[] = [];
   for (const [k, rows] of byFeature) {
     rows.sort((a, b) => a.ts - b.ts);
-    const calls = rows.filter((r) => !(r.optimize ?? '').split(';').includes('summarize:call'));
+    const own = (r: LedgerRow) => (r.optimize ?? '').split(';').find((x) => x === 'summarize:call' || x.startsWith('structured:repair-call'));
+    const calls = rows.filter((r) => !own(r));
     const w: WasteRow = { feature: k === '\u0000' ? null : k, requests: calls.length, inputTokens: 0, prefixTokens: 0, systemShare: 0, uncachedRepeatTokens: 0, cachingSavesNanos: 0n, outputP50: 0, outputP90: 0, outputDrift: null, capSavesNanos: 0n, retryWasteNanos: 0, summaryCallNanos: 0 };
-    for (const r of rows) if (!calls.includes(r)) w.summaryCallNanos += r.costNanos;
+    for (const r of rows) {
+      const k = own(r);
+      if (k === 'summarize:call') w.summaryCallNanos += r.costNanos;
+      else if (k) w.retryWasteNanos += r.costNanos; // a structured-output repair is a retry, made cheap
+    }
     const seen = new Set<string>();
     let exCache = 0n;
     let exCap = 0n;

@@ -14,7 +14,9 @@ import { createHash } from 'node:crypto';
 import type { Stage } from '../compose.js';
 import type { Ctx } from '../ctx.js';
 import type { Deployment } from '../../config/load.js';
-import type { OptimizeConfig, PromptCacheConfig, SummarizeConfig, TrimConfig, ToolPruneConfig } from '../../config/schema.js';
+import type { OptimizeConfig, PromptCacheConfig, SummarizeConfig, TrimConfig, ToolPruneConfig, StructuredConfig } from '../../config/schema.js';
+import { invalidReason, repairPrompt, schemaOf, unfence } from '../../optimize/structured.js';
+import type { GatewayResponse } from '../ctx.js';
 import { pruneTools, trimDocs } from '../../optimize/relevance.js';
 import type { Json, PromptCachePlan } from '../../providers/adapter.js';
 import { openaiToAnthropicRequest, anthropicToOpenAIRequest } from '../../providers/shared/translate-request.js';
@@ -30,15 +32,19 @@ import { countPrompt } from '../../tokens/count.js';
 /** The gateway's own upstream call for a summary: through the pipeline, attributed to `feature`. */
 export type Summarizer = (req: { model?: string; transcript: string; maxTokens: number; headers: Record<string, string | undefined> }) => Promise<string>;
 
+/** The gateway's own chat call (repairs): the answer's content, or a throw. */
+export type InternalChat = (req: { model?: string; body: Json; headers: Record<string, string | undefined>; note: string }) => Promise<string>;
+
 export interface ContextOptions {
   optimize: OptimizeConfig;
   summarize?: Summarizer;
+  internalChat?: InternalChat;
   /** Injectable clock (tests). */
   now?: () => number;
 }
 
 /** Effective settings for a feature: the global section with the feature's overrides on top. */
-export function settingsFor(o: OptimizeConfig, feature: string | undefined): { promptCache: PromptCacheConfig; lint: boolean; compress: boolean; instruction?: string; summarize: SummarizeConfig; trim: TrimConfig; tools: ToolPruneConfig } {
+export function settingsFor(o: OptimizeConfig, feature: string | undefined): { promptCache: PromptCacheConfig; lint: boolean; compress: boolean; instruction?: string; summarize: SummarizeConfig; trim: TrimConfig; tools: ToolPruneConfig; structured: StructuredConfig } {
   const f = feature !== undefined && Object.hasOwn(o.features, feature) ? o.features[feature] : undefined;
   return {
     promptCache: { ...o.promptCache, ...(f?.promptCache ?? {}) },
@@ -49,6 +55,7 @@ export function settingsFor(o: OptimizeConfig, feature: string | undefined): { p
     summarize: { ...o.summarize, ...(f?.summarize ?? {}) },
     trim: { ...o.trim, ...(f?.trim ?? {}) },
     tools: { ...o.tools, ...(f?.tools ?? {}) },
+    structured: { ...o.structured, ...(f?.structured ?? {}) },
   };
 }
 
@@ -83,6 +90,51 @@ export const context = (o: ContextOptions): Stage => {
 
   return async function context(ctx, next) {
     if (ctx.op !== 'chat') return next();
+    if (ctx.req.repairCall) ctx.optimize.push(ctx.req.repairCall);
+    const st = settingsFor(o.optimize, ctx.meta.feature).structured;
+    if (!st.enabled || !o.internalChat || ctx.req.repairCall || ctx.req.summaryCall || ctx.surface !== 'openai' || ctx.body.stream === true) return before(ctx, next);
+    const schema = schemaOf(ctx.body);
+    const res = await before(ctx, next);
+    return schema ? repair(ctx, res, schema, st) : res;
+  };
+
+  /** At most one repair call for an answer that does not validate against the request's json_schema. */
+  async function repair(ctx: Ctx, res: GatewayResponse, schema: Json, st: StructuredConfig): Promise<GatewayResponse> {
+    if (res.status !== 200 || res.body === undefined) return res;
+    let j: Json;
+    try {
+      j = JSON.parse(typeof res.body === 'string' ? res.body : Buffer.from(res.body).toString('utf8'));
+    } catch {
+      return res;
+    }
+    const msg = j.choices?.[0]?.message;
+    if (typeof msg?.content !== 'string') return res;
+    const reason = invalidReason(unfence(msg.content), schema);
+    if (!reason) {
+      if (unfence(msg.content) === msg.content) return res;
+      msg.content = unfence(msg.content);
+      return rewrite(res, j, 'unfenced');
+    }
+    const wasted = Number(j.usage?.completion_tokens ?? 0);
+    let fixed: string | undefined;
+    try {
+      const out = unfence(await o.internalChat!({ model: st.model, body: repairPrompt(msg.content, schema, reason, st.maxTokens), headers: ctx.req.headers, note: `structured:repair-call,for=${ctx.id},wasted_output=${wasted}` }));
+      if (!invalidReason(out, schema)) fixed = out;
+    } catch {
+      fixed = undefined;
+    }
+    if (fixed === undefined) return rewrite(res, undefined, 'invalid');
+    msg.content = fixed;
+    return rewrite(res, j, 'repaired');
+  }
+
+  function rewrite(res: GatewayResponse, j: Json | undefined, state: string): GatewayResponse {
+    const headers: Record<string, string> = { ...res.headers, 'x-costgate-structured': state };
+    delete headers['content-length'];
+    return j ? { ...res, headers, body: JSON.stringify(j) } : { ...res, headers };
+  }
+
+  async function before(ctx: Ctx, next: () => Promise<GatewayResponse>): Promise<GatewayResponse> {
     if (ctx.req.summaryCall) ctx.optimize.push('summarize:call');
     const s = settingsFor(o.optimize, ctx.meta.feature);
     const pc = s.promptCache;
