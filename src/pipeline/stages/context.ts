@@ -7,8 +7,12 @@
  *   (dispatch-request.ts), so no provider field is set outside its provider folder;
  * - cache affinity: among leading deployments serving the same model, one prefix always goes to the same one;
  * - prefix-stability lint: volatile content in the stable prefix (observes only);
- * - lossless compression (`optimize.compress`): JSON tool results minified — the only transform here that replaces
- *   `ctx.body`, and only when switched on (the client's object is copied, never mutated).
+ * - lossless compression (`optimize.compress`): JSON tool results minified;
+ * - retrieved-context trim (`optimize.trim`), tool pruning (`optimize.tools`), conversation summarisation
+ *   (`optimize.summarize`, an own upstream call through the gateway) — these replace `ctx.body` only when switched on
+ *   (the client's object is copied, never mutated);
+ * - structured output (`optimize.structured`): after the response, a json_schema answer that does not validate gets
+ *   at most one repair call (src/optimize/structured.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Stage } from '../compose.js';
