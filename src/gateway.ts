@@ -52,6 +52,9 @@ import { validateMessages } from './surface/anthropic.js';
 import { createFetch } from './library/fetch.js';
 import { PriceCatalog } from './pricing/catalog.js';
 import { Pricer } from './pricing/pricer.js';
+import { rateAt } from './pricing/rates.js';
+import type { Json } from './providers/adapter.js';
+import { summaryPrompt } from './optimize/summarize.js';
 import { openLedgerStore } from './stores/ledger/index.js';
 import { LedgerWriter } from './stores/ledger/writer.js';
 import { toRows } from './stores/ledger/rows.js';
@@ -295,13 +298,52 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     limits({ config, store: budgetStore, reservationTtlMs: config.budgetStore.reservationTtlMs }),
     route({ resolve: createResolver(config), engine: routing, budgetUsed: routing?.cfg.budget.preferWeakAt !== undefined ? budgetPressure(config.budgets, budgetStore) : undefined, llmTier: llmTierFn }),
     ...(cacheStore ? [cache({ config: cc, store: cacheStore, semantic, now: options.cacheNow })] : []),
-    context({ optimize: config.optimize }),
+    context({ optimize: config.optimize, summarize: summaryCall, internalChat }),
     budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),
     deferStage(batcher, config.priorities.deferOptional),
     ...(admissionGate ? [admission({ admission: admissionGate, retryAfterSec: config.priorities.retryAfterSec })] : []),
     cascade(dispatch({ retries: config.retries, agents, breakers, random: options.random }), config.routing.cascade),
   ];
   const pipeline = compose(stages);
+
+  /** The cheapest configured deployment model by catalog input price (summaries; `optimize.summarize.model` overrides). */
+  function cheapestModel(): string | undefined {
+    let best: { model: string; price: bigint } | undefined;
+    // Deployments, and the exact (non-glob) model names providers list.
+    const cands: [string, string][] = [...config.deployments.values()].map((d) => [d.model, d.provider.name]);
+    for (const p of config.providers.values()) for (const m of p.models) if (!/[*?[]/.test(m)) cands.push([m, p.name]);
+    for (const [model, provider] of cands) {
+      const r = pricer.rates(model, provider);
+      if (!r) continue;
+      const price = rateAt(r.input, 0);
+      if (!best || price < best.price) best = { model, price };
+    }
+    return best?.model;
+  }
+
+  /**
+   * A summary is an ordinary call through this same pipeline (its own ledger row, the client's key, feature and
+   * budgets), marked so that it is never summarised itself.
+   */
+  async function summaryCall(r: { model?: string; transcript: string; maxTokens: number; headers: Record<string, string | undefined> }): Promise<string> {
+    return ownChat(r.model, summaryPrompt(r.transcript, r.maxTokens), r.headers, { summaryCall: true });
+  }
+
+  /** A structured-output repair: the same kind of own call, carrying its ledger note (wasted tokens). */
+  async function internalChat(r: { model?: string; body: Json; headers: Record<string, string | undefined>; note: string }): Promise<string> {
+    return ownChat(r.model, r.body, r.headers, { repairCall: r.note });
+  }
+
+  async function ownChat(m: string | undefined, prompt: Json, hdrs: Record<string, string | undefined>, mark: Partial<GatewayRequest>): Promise<string> {
+    const model = m ?? cheapestModel();
+    if (!model) throw new GatewayError('invalid_value', 'optimize: no priced model for costgate\'s own calls (set optimize.summarize.model / optimize.structured.model)');
+    const pass = ['authorization', 'x-api-key', 'x-costgate-feature', 'x-costgate-user', 'x-costgate-team', 'x-costgate-priority'];
+    const headers = Object.fromEntries(pass.filter((h) => hdrs[h] !== undefined).map((h) => [h, hdrs[h]]));
+    const res = await handle({ endpoint: 'chat', body: { model, ...prompt }, headers, ...mark });
+    const text = res.status === 200 && res.body ? (JSON.parse(String(typeof res.body === 'string' ? res.body : Buffer.from(res.body))) as { choices?: { message?: { content?: unknown } }[] }).choices?.[0]?.message?.content : undefined;
+    if (typeof text !== 'string' || !text) throw new GatewayError('upstream_error', `summary call failed (${res.status})`);
+    return text;
+  }
   batcher.resumeIfPresent(pgQueue !== undefined || (batchPath !== ':memory:' && existsSync(batchPath)));
   const sync = config.ledger.durability === 'sync';
 

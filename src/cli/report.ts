@@ -11,6 +11,7 @@ import { paretoJson } from '../observability/reports/pareto-json.js';
 import { PriceCatalog } from '../pricing/catalog.js';
 import { Pricer } from '../pricing/pricer.js';
 import { promptCacheReport } from '../observability/reports/prompt-cache.js';
+import { wasteReport } from '../observability/reports/waste.js';
 
 interface ReportOptions {
   config?: string;
@@ -73,7 +74,22 @@ export async function runReport(kind: string, o: ReportOptions, print: (s: strin
           2,
         ),
       );
-    } else throw new Error(`unknown report '${kind}' (summary, pareto, monthly, prompt-cache)`);
+    } else if (kind === 'waste') {
+      const rows = await wasteReport(store, new PriceCatalog(config.pricing.models), filter);
+      if (o.json) return print(JSON.stringify(rows.map((r) => ({ ...r, cachingSavesNanos: String(r.cachingSavesNanos), capSavesNanos: String(r.capSavesNanos) })), null, 2));
+      if (!rows.length) return print('no calls in the ledger for this filter');
+      const cs = usdColumn(rows.map((r) => r.cachingSavesNanos));
+      const cap = usdColumn(rows.map((r) => r.capSavesNanos));
+      const rw = usdColumn(rows.map((r) => r.retryWasteNanos));
+      const sc = usdColumn(rows.map((r) => r.summaryCallNanos));
+      print(
+        table(
+          ['feature', 'requests', 'input tok', 'system share', 'uncached repeated prefix tok', 'fix: prompt caching saves', 'output p50/p90', 'output drift', 'fix: max_tokens at p90 saves', 'retry waste', 'summary calls'],
+          rows.map((r, i) => [r.feature ?? '(none)', String(r.requests), String(r.inputTokens), pct(r.systemShare), String(r.uncachedRepeatTokens), cs[i]!, `${r.outputP50}/${r.outputP90}`, r.outputDrift === null ? '-' : `${r.outputDrift.toFixed(2)}×`, cap[i]!, rw[i]!, sc[i]!]),
+          1,
+        ),
+      );
+    } else throw new Error(`unknown report '${kind}' (summary, pareto, monthly, prompt-cache, waste)`);
   } finally {
     await store.close();
   }
@@ -82,8 +98,8 @@ export async function runReport(kind: string, o: ReportOptions, print: (s: strin
 export function addReportCommand(program: Command, fail: (e: unknown) => never): void {
   program
     .command('report')
-    .description('cost reports from the ledger: summary (default), pareto, monthly, prompt-cache')
-    .argument('[kind]', 'summary | pareto | monthly | prompt-cache', 'summary')
+    .description('cost reports from the ledger: summary (default), pareto, monthly, prompt-cache, waste')
+    .argument('[kind]', 'summary | pareto | monthly | prompt-cache | waste', 'summary')
     .option('-c, --config <file>', 'config file (names the ledger store)', process.env.COSTGATE_CONFIG)
     .option('--since <when>', 'start: 7d, 24h, 30m, ISO date, epoch ms', '30d')
     .option('--until <when>', 'end (exclusive)')

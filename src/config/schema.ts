@@ -393,17 +393,61 @@ export const InstructionsSchema = z
   })
   .strict();
 
+/** Conversation summarisation: older turns replaced by a summary from the cheapest configured model. Opt-in. */
+export const SummarizeSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Summarise when the chat has more than this many non-system messages… */
+    maxTurns: z.number().int().positive().default(20),
+    /** …or more than this many prompt tokens. */
+    maxTokens: z.number().int().positive().default(8000),
+    /** Messages kept verbatim at the end (moved back to start at a user message). */
+    keepLast: z.number().int().positive().default(6),
+    /** Output cap of the summary call. */
+    summaryTokens: z.number().int().positive().max(4000).default(200),
+    /** Model (or route alias) for the summary; default: the configured deployment model with the lowest input price. */
+    model: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** Retrieved-context trim: `<costgate:doc>` blocks ranked by BM25 against the question; top-k within a budget. Opt-in. */
+export const TrimSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    topK: z.number().int().positive().default(5),
+    maxTokens: z.number().int().positive().default(4000),
+  })
+  .strict();
+
+/** Tool pruning: only the `keep` tool definitions most relevant to the question are sent. Opt-in. */
+export const ToolPruneSchema = z.object({ enabled: z.boolean().default(false), keep: z.number().int().positive().default(8) }).strict();
+
+/** Structured output: validate json_schema answers; at most one cheap repair call (bad output + schema only). Opt-in. */
+export const StructuredSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Output cap of the repair call. */
+    maxTokens: z.number().int().positive().default(1024),
+    /** Repair model; default: the configured model with the lowest input price. */
+    model: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const OptimizeSchema = z
   .object({
     promptCache: PromptCacheSchema.default(PromptCacheSchema.parse({})),
     lint: PrefixLintSchema.default(PrefixLintSchema.parse({})),
     compress: CompressSchema.default(CompressSchema.parse({})),
     instructions: InstructionsSchema.default({}),
+    summarize: SummarizeSchema.default(SummarizeSchema.parse({})),
+    trim: TrimSchema.default(TrimSchema.parse({})),
+    tools: ToolPruneSchema.default(ToolPruneSchema.parse({})),
+    structured: StructuredSchema.default(StructuredSchema.parse({})),
     /** Per feature overrides (`x-costgate-feature`): any key of the sections above. */
     features: z
       .record(
         z.string().min(1).max(256),
-        z.object({ promptCache: PromptCacheSchema.partial().optional(), lint: PrefixLintSchema.partial().optional(), compress: CompressSchema.partial().optional(), instructions: InstructionsSchema.optional() }).strict(),
+        z.object({ promptCache: PromptCacheSchema.partial().optional(), lint: PrefixLintSchema.partial().optional(), compress: CompressSchema.partial().optional(), instructions: InstructionsSchema.optional(), summarize: SummarizeSchema.partial().optional(), trim: TrimSchema.partial().optional(), tools: ToolPruneSchema.partial().optional(), structured: StructuredSchema.partial().optional() }).strict(),
       )
       .default({}),
   })
@@ -659,4 +703,8 @@ export type CacheConfig = z.infer<typeof CacheSchema>;
 export type CachePolicyConfig = z.infer<typeof CachePolicySchema>;
 export type OptimizeConfig = z.infer<typeof OptimizeSchema>;
 export type PromptCacheConfig = z.infer<typeof PromptCacheSchema>;
+export type SummarizeConfig = z.infer<typeof SummarizeSchema>;
+export type TrimConfig = z.infer<typeof TrimSchema>;
+export type ToolPruneConfig = z.infer<typeof ToolPruneSchema>;
+export type StructuredConfig = z.infer<typeof StructuredSchema>;
 export type BatchConfig = z.infer<typeof BatchSchema>;

@@ -7,6 +7,7 @@ import { affinityOrder } from '../pipeline/stages/context.js';
 import { PrefixLinter } from './lint.js';
 import { stablePrefix } from './prefix.js';
 import { parseTrace, simulate, type Policy } from './prompt-cache-sim.js';
+import { ReuseEstimator } from './reuse-estimator.js';
 import type { Deployment } from '../config/load.js';
 
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) < eps, `${a} ≠ ${b}`);
@@ -169,7 +170,10 @@ test('simulation (vendored sample): the online policy never costs more than no c
     assert.ok(reqs.length >= 600);
     const policy = ratio(reqs, { kind: 'costgate' });
     const oracle = ratio(reqs, { kind: 'oracle', ttl: '5m' });
-    assert.ok(policy <= 1, `${f}: policy ${policy}`);
+    // A 5-minute slice: reuses after its end are not seen, so no policy that writes can be sure to win here; the write
+    // float bounds the loss at 16k token-equivalents + 3 % of the input.
+    const bound = 1 + 0.03 + 16_000 / reqs.reduce((a, r) => a + r.input_length, 0);
+    assert.ok(policy <= bound, `${f}: policy ${policy} > ${bound}`);
     assert.ok(ratio(reqs, { kind: 'write-all', ttl: '1h' }) > 1, `${f}: 1h everywhere costs more than no caching`);
     assert.ok(oracle < ratio(reqs, { kind: 'write-all', ttl: '5m' }));
     assert.ok(oracle <= policy);
@@ -184,4 +188,44 @@ test('simulation (full conversation trace, when ../shared is present): reproduce
   assert.equal(ratio(reqs, { kind: 'oracle', ttl: '5m' }).toFixed(3), '0.769');
   const p = ratio(reqs, { kind: 'costgate' });
   assert.ok(p < 0.9 && p <= 1, `policy ${p}`);
+});
+
+const FULL_SYN = '../shared/data/mooncake-traces/synthetic_trace.jsonl';
+test('simulation (full synthetic trace, when ../shared is present): the online policy reaches ≥ 80 % of the oracle\'s saving', { skip: !existsSync(FULL_SYN) && 'no ../shared/data' }, () => {
+  const reqs = parseTrace(readFileSync(FULL_SYN, 'utf8'));
+  const p = ratio(reqs, { kind: 'costgate' });
+  const o = ratio(reqs, { kind: 'oracle', ttl: '5m' });
+  assert.ok(p <= 1);
+  assert.ok((1 - p) / (1 - o) >= 0.8, `share ${(1 - p) / (1 - o)}`);
+});
+
+test('ReuseEstimator: a reuse counts at once only when its bin closes; cold, only-reuses data cannot push p5 to 1', () => {
+  const e = new ReuseEstimator({ prior5m: 0.15, prior1h: 0.3, priorWeight: 4, maxKeys: 1000 });
+  // 50 segments each seen twice 30 s apart, all within the first minute: nothing is resolved before t > 60 s.
+  for (let i = 0; i < 50; i++) {
+    e.sight(`k${i}`, 'b', i * 100);
+    e.sight(`k${i}`, 'b', i * 100 + 30_000);
+  }
+  e.tick(40_000);
+  close(e.probabilities('b').p5, 0.15, 1e-9);
+  // After the first bin closes for the first sightings, those 50 are reuses in bin 1 and the 50 second sightings are
+  // survivors (not seen again within 1 min): hazard ≈ 0.5, not 1.
+  e.tick(100_000);
+  assert.equal(e.resolved('b'), 100);
+  const { p5 } = e.probabilities('b');
+  assert.ok(p5 > 0.45 && p5 < 0.7, `p5 ${p5}`);
+});
+
+test('TtlPolicy write float: writes never cost more than reads earned plus the float', () => {
+  // A policy convinced that everything is reused (prior p5 = 0.9) on traffic that never repeats.
+  const p = new TtlPolicy({ prior5m: 0.9, priorWeight: 1e9, ttls: ['5m'], float: 1000, floatShare: 0 });
+  let written = 0;
+  for (let i = 0; i < 50; i++) {
+    const s = segs(`u${i}`, `v${i}`);
+    const plan = p.plan(i * 1000, s);
+    if (plan.write) for (let k = plan.cached + 1; k <= plan.write.index; k++) written += s[k]!.tokens;
+    p.commit(i * 1000, s, plan);
+  }
+  // 1000 token-equivalents at 0.25 extra per written token: at most 4000 tokens written, here two 2000-token writes.
+  assert.equal(written, 4000);
 });

@@ -36,6 +36,10 @@ export interface GatewayRequest {
   rejected?: GatewayError;
   /** Never defer this call (the batcher's own synchronous fallback). */
   noDefer?: boolean;
+  /** The gateway's own summary call (conversation summarisation): never summarised itself. Not settable over HTTP. */
+  summaryCall?: boolean;
+  /** The gateway's own structured-output repair call, and the ledger note it carries (wasted tokens). */
+  repairCall?: string;
 }
 
 /** A response: a whole body, or a stream of SSE text/bytes. */

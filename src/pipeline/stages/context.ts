@@ -7,14 +7,21 @@
  *   (dispatch-request.ts), so no provider field is set outside its provider folder;
  * - cache affinity: among leading deployments serving the same model, one prefix always goes to the same one;
  * - prefix-stability lint: volatile content in the stable prefix (observes only);
- * - lossless compression (`optimize.compress`): JSON tool results minified — the only transform here that replaces
- *   `ctx.body`, and only when switched on (the client's object is copied, never mutated).
+ * - lossless compression (`optimize.compress`): JSON tool results minified;
+ * - retrieved-context trim (`optimize.trim`), tool pruning (`optimize.tools`), conversation summarisation
+ *   (`optimize.summarize`, an own upstream call through the gateway) — these replace `ctx.body` only when switched on
+ *   (the client's object is copied, never mutated);
+ * - structured output (`optimize.structured`): after the response, a json_schema answer that does not validate gets
+ *   at most one repair call (src/optimize/structured.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Stage } from '../compose.js';
 import type { Ctx } from '../ctx.js';
 import type { Deployment } from '../../config/load.js';
-import type { OptimizeConfig, PromptCacheConfig } from '../../config/schema.js';
+import type { OptimizeConfig, PromptCacheConfig, SummarizeConfig, TrimConfig, ToolPruneConfig, StructuredConfig } from '../../config/schema.js';
+import { invalidReason, repairPrompt, schemaOf, unfence } from '../../optimize/structured.js';
+import type { GatewayResponse } from '../ctx.js';
+import { pruneTools, trimDocs } from '../../optimize/relevance.js';
 import type { Json, PromptCachePlan } from '../../providers/adapter.js';
 import { openaiToAnthropicRequest, anthropicToOpenAIRequest } from '../../providers/shared/translate-request.js';
 import { stablePrefix } from '../../optimize/prefix.js';
@@ -22,15 +29,26 @@ import { TtlPolicy, type Ttl } from '../../optimize/ttl-policy.js';
 import { PrefixLinter } from '../../optimize/lint.js';
 import { compressToolResults } from '../../optimize/compress.js';
 import { instructionText, withInstruction } from '../../optimize/instructions.js';
+import { SummaryCache, applySummary, planSummary, transcriptOf, type SummaryPlan } from '../../optimize/summarize.js';
+import { GatewayError } from '../errors.js';
+import { countPrompt } from '../../tokens/count.js';
+
+/** The gateway's own upstream call for a summary: through the pipeline, attributed to `feature`. */
+export type Summarizer = (req: { model?: string; transcript: string; maxTokens: number; headers: Record<string, string | undefined> }) => Promise<string>;
+
+/** The gateway's own chat call (repairs): the answer's content, or a throw. */
+export type InternalChat = (req: { model?: string; body: Json; headers: Record<string, string | undefined>; note: string }) => Promise<string>;
 
 export interface ContextOptions {
   optimize: OptimizeConfig;
+  summarize?: Summarizer;
+  internalChat?: InternalChat;
   /** Injectable clock (tests). */
   now?: () => number;
 }
 
 /** Effective settings for a feature: the global section with the feature's overrides on top. */
-export function settingsFor(o: OptimizeConfig, feature: string | undefined): { promptCache: PromptCacheConfig; lint: boolean; compress: boolean; instruction?: string } {
+export function settingsFor(o: OptimizeConfig, feature: string | undefined): { promptCache: PromptCacheConfig; lint: boolean; compress: boolean; instruction?: string; summarize: SummarizeConfig; trim: TrimConfig; tools: ToolPruneConfig; structured: StructuredConfig } {
   const f = feature !== undefined && Object.hasOwn(o.features, feature) ? o.features[feature] : undefined;
   return {
     promptCache: { ...o.promptCache, ...(f?.promptCache ?? {}) },
@@ -38,6 +56,10 @@ export function settingsFor(o: OptimizeConfig, feature: string | undefined): { p
     compress: f?.compress?.enabled ?? o.compress.enabled,
     // A feature's instructions replace the global ones (they are one sentence each, not merged).
     instruction: instructionText(f?.instructions ?? o.instructions),
+    summarize: { ...o.summarize, ...(f?.summarize ?? {}) },
+    trim: { ...o.trim, ...(f?.trim ?? {}) },
+    tools: { ...o.tools, ...(f?.tools ?? {}) },
+    structured: { ...o.structured, ...(f?.structured ?? {}) },
   };
 }
 
@@ -60,6 +82,7 @@ export function affinityOrder(deps: Deployment[], key: string): Deployment[] {
 
 export const context = (o: ContextOptions): Stage => {
   const policies = new Map<string, TtlPolicy>();
+  const summaries = new SummaryCache();
   const linter = new PrefixLinter();
   const now = o.now ?? Date.now;
   const policyFor = (dep: Deployment, ttl: PromptCacheConfig['ttl']): TtlPolicy => {
@@ -71,9 +94,75 @@ export const context = (o: ContextOptions): Stage => {
 
   return async function context(ctx, next) {
     if (ctx.op !== 'chat') return next();
+    if (ctx.req.repairCall) ctx.optimize.push(ctx.req.repairCall);
+    const st = settingsFor(o.optimize, ctx.meta.feature).structured;
+    if (!st.enabled || !o.internalChat || ctx.req.repairCall || ctx.req.summaryCall || ctx.surface !== 'openai' || ctx.body.stream === true) return before(ctx, next);
+    const schema = schemaOf(ctx.body);
+    const res = await before(ctx, next);
+    return schema ? repair(ctx, res, schema, st) : res;
+  };
+
+  /** At most one repair call for an answer that does not validate against the request's json_schema. */
+  async function repair(ctx: Ctx, res: GatewayResponse, schema: Json, st: StructuredConfig): Promise<GatewayResponse> {
+    if (res.status !== 200 || res.body === undefined) return res;
+    let j: Json;
+    try {
+      j = JSON.parse(typeof res.body === 'string' ? res.body : Buffer.from(res.body).toString('utf8'));
+    } catch {
+      return res;
+    }
+    const msg = j.choices?.[0]?.message;
+    if (typeof msg?.content !== 'string') return res;
+    const reason = invalidReason(unfence(msg.content), schema);
+    if (!reason) {
+      if (unfence(msg.content) === msg.content) return res;
+      msg.content = unfence(msg.content);
+      return rewrite(res, j, 'unfenced');
+    }
+    const wasted = Number(j.usage?.completion_tokens ?? 0);
+    let fixed: string | undefined;
+    try {
+      const out = unfence(await o.internalChat!({ model: st.model, body: repairPrompt(msg.content, schema, reason, st.maxTokens), headers: ctx.req.headers, note: `structured:repair-call,for=${ctx.id},wasted_output=${wasted}` }));
+      if (!invalidReason(out, schema)) fixed = out;
+    } catch {
+      fixed = undefined;
+    }
+    if (fixed === undefined) return rewrite(res, undefined, 'invalid');
+    msg.content = fixed;
+    return rewrite(res, j, 'repaired');
+  }
+
+  function rewrite(res: GatewayResponse, j: Json | undefined, state: string): GatewayResponse {
+    const headers: Record<string, string> = { ...res.headers, 'x-costgate-structured': state };
+    delete headers['content-length'];
+    return j ? { ...res, headers, body: JSON.stringify(j) } : { ...res, headers };
+  }
+
+  async function before(ctx: Ctx, next: () => Promise<GatewayResponse>): Promise<GatewayResponse> {
+    if (ctx.req.summaryCall) ctx.optimize.push('summarize:call');
     const s = settingsFor(o.optimize, ctx.meta.feature);
     const pc = s.promptCache;
-    if (!pc.enabled && !s.lint && !s.compress && !s.instruction) return next();
+    const sum = s.summarize.enabled && o.summarize && !ctx.req.summaryCall && ctx.surface === 'openai';
+    const trim = s.trim.enabled && ctx.surface === 'openai';
+    const tools = s.tools.enabled && ctx.surface === 'openai';
+    if (!pc.enabled && !s.lint && !s.compress && !s.instruction && !sum && !trim && !tools) return next();
+    if (trim) {
+      const t = trimDocs(ctx.body, ctx.model, s.trim);
+      if (t) {
+        ctx.body = t.body;
+        ctx.bodyChanged = true;
+        ctx.optimize.push(`trim:docs=${t.docs}>${t.kept},tokens=${t.tokensBefore}>${t.tokensAfter}`);
+      }
+    }
+    if (tools) {
+      const t = pruneTools(ctx.body, s.tools);
+      if (t) {
+        ctx.body = t.body;
+        ctx.bodyChanged = true;
+        ctx.optimize.push(`tools:${t.before}>${t.after}`);
+      }
+    }
+    if (sum) await summarize(ctx, s.summarize);
     if (s.instruction) {
       ctx.body = withInstruction(ctx.body, ctx.surface, s.instruction);
       ctx.bodyChanged = true;
@@ -94,6 +183,23 @@ export const context = (o: ContextOptions): Stage => {
     if (pc.enabled && ctx.route?.deployments.length) planPromptCache(ctx, pc, prefix.hash);
     return next();
   };
+
+  async function summarize(ctx: Ctx, cfg: SummarizeConfig): Promise<void> {
+    const p: SummaryPlan | undefined = planSummary(ctx.body, ctx.model, cfg, cfg.model ?? '');
+    if (!p) return;
+    let got: { text: string; made: boolean };
+    try {
+      got = await summaries.get(p.key, () => o.summarize!({ model: cfg.model, transcript: transcriptOf(p.older), maxTokens: cfg.summaryTokens, headers: ctx.req.headers }));
+    } catch (e) {
+      // A failed summary leaves the request as the client sent it (the failed call is in the ledger as its own row).
+      ctx.optimize.push(`summarize:failed=${e instanceof GatewayError ? e.code : 'error'}`);
+      return;
+    }
+    ctx.body = applySummary(ctx.body, p, got.text);
+    ctx.bodyChanged = true;
+    const after = countPrompt(ctx.body, ctx.model);
+    ctx.optimize.push(`summarize:${got.made ? 'made' : 'reused'},turns=${p.older.length + p.recent.length}>${p.recent.length + 1},tokens=${p.tokensBefore}>${after},key=${p.key.slice(0, 12)}`);
+  }
 
   function planPromptCache(ctx: Ctx, pc: PromptCacheConfig, prefixHash: string): void {
     const route = ctx.route!;

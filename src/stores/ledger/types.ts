@@ -57,7 +57,9 @@ export interface LedgerRow {
   /**
    * Token-optimization decisions and findings, `;`-separated: `pc:write=5m@3/4` (prompt-cache write through boundary
    * 3 of 4), `pc:nowrite`, `pc:cached@2/4`, `pc:bp@2:5m` (breakpoint added), `pc:prompt_cache_key`,
-   * `pc:affinity=<deployment>`, `lint:<kind>` (volatile prefix content). Null when none.
+   * `pc:affinity=<deployment>`, `lint:<kind>` (volatile prefix content), `summarize:made|reused,turns=A>B,tokens=A>B,key=…`,
+   * `summarize:call` (costgate's own summary call), `summarize:failed=<code>`, `trim:docs=N>K,tokens=A>B`, `tools:A>B`,
+   * `compress:…`, `instructions`. Null when none.
    */
   optimize: string | null;
   /** Hash of the stable prefix (tools + system prompt) and its tokens, when the context stage looked at the call. */
