@@ -199,21 +199,40 @@ test('simulation (full synthetic trace, when ../shared is present): the online p
   assert.ok((1 - p) / (1 - o) >= 0.8, `share ${(1 - p) / (1 - o)}`);
 });
 
-test('ReuseEstimator: a reuse counts at once only when its bin closes; cold, only-reuses data cannot push p5 to 1', () => {
+test('ReuseEstimator: a reuse counts at once, a sighting still waiting counts as half at risk; cold, only-reuses data cannot push p5 to 1', () => {
   const e = new ReuseEstimator({ prior5m: 0.15, prior1h: 0.3, priorWeight: 4, maxKeys: 1000 });
-  // 50 segments each seen twice 30 s apart, all within the first minute: nothing is resolved before t > 60 s.
+  // 50 segments each seen twice 30 s apart, all within the first minute.
   for (let i = 0; i < 50; i++) {
     e.sight(`k${i}`, 'b', i * 100);
     e.sight(`k${i}`, 'b', i * 100 + 30_000);
   }
   e.tick(40_000);
-  close(e.probabilities('b').p5, 0.15, 1e-9);
-  // After the first bin closes for the first sightings, those 50 are reuses in bin 1 and the 50 second sightings are
-  // survivors (not seen again within 1 min): hazard ≈ 0.5, not 1.
+  // The 50 reuses are known at once (a burst is learnt within seconds, not after the first minute), but the 50 second
+  // sightings, not yet reused, are at risk: the estimate rises from the prior without reaching 1.
+  assert.equal(e.resolved('b'), 50);
+  const early = e.probabilities('b').p5;
+  assert.ok(early > 0.5 && early < 0.9, `p5 ${early}`);
+  // Once the first bin closes for the second sightings they are survivors (not seen again within 1 min): hazard ≈ 0.5.
   e.tick(100_000);
   assert.equal(e.resolved('b'), 100);
   const { p5 } = e.probabilities('b');
   assert.ok(p5 > 0.45 && p5 < 0.7, `p5 ${p5}`);
+  assert.ok(p5 < early, 'the survivors lower it');
+});
+
+test('TtlPolicy: a prefix repeated every few seconds by a fresh policy is written within seconds', () => {
+  const p = new TtlPolicy({ ttls: ['5m'] });
+  let firstWrite = -1;
+  let reads = 0;
+  for (let i = 0; i < 40; i++) {
+    const s = [{ key: 'handbook', tokens: 2000 }, { key: `q${i}`, tokens: 50 }];
+    const plan = p.plan(i * 250, s);
+    if (plan.write && firstWrite < 0) firstWrite = i;
+    if (plan.cached >= 0) reads++;
+    p.commit(i * 250, s, plan);
+  }
+  assert.ok(firstWrite >= 0 && firstWrite < 10, `first write at request ${firstWrite}`);
+  assert.ok(reads >= 25, `${reads} reads`);
 });
 
 test('TtlPolicy write float: writes never cost more than reads earned plus the float', () => {

@@ -45,6 +45,9 @@ export function useLiteEmbedder(o: UseLiteOptions = {}): Embedder & { ready(): b
     loadMs: undefined as number | undefined,
     ready: () => isReady,
     whenReady(): Promise<void> {
+      // After close() nothing may start a worker again (a background insert asking for the model would otherwise
+      // spawn a fresh one that keeps the process alive after the gateway closed).
+      if (closed) return Promise.reject(new Error('embedder closed'));
       start();
       if (isReady) return Promise.resolve();
       if (failed) return Promise.reject(failed);
