@@ -122,7 +122,15 @@ async function runStep(sim: Simulator, name: string, config: Cfg, work: DemoRequ
   const http = await startHttpServer(gw, { host: '127.0.0.1', port: 0 });
   // Lookups before the local embedding model has loaded are misses; a demo step measures the loaded cache.
   const embedder = (gw.semantic as { embedder?: Embedder } | undefined)?.embedder;
-  if (embedder?.whenReady) await Promise.race([embedder.whenReady(), sleep(60_000).then(() => Promise.reject(new Error('the semantic cache embedder did not load in 60 s')))]);
+  if (embedder?.whenReady) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the semantic cache embedder did not load in 60 s')), 60_000)));
+    try {
+      await Promise.race([embedder.whenReady(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
   const close = async () => {
     await http.close(1000);
     await gw.close();
