@@ -288,7 +288,8 @@ test('capacity: at maxInFlight optional is shed at once, important waits in the 
       const late = await post(t, chat('late', { max_tokens: 5 }));
       assert.equal(late.status, 503);
       assert.equal(late.json.error.shed.reason, 'queue_timeout');
-      assert.ok(late.json.error.shed.queued_ms >= 100);
+      // The queue timeout (100 ms) elapsed; a timer may fire a fraction of a millisecond early by performance.now().
+      assert.ok(late.json.error.shed.queued_ms >= 99, `queued ${late.json.error.shed.queued_ms} ms`);
       const row = await ledgerRow(t, late.headers.get('x-costgate-request-id')!);
       assert.equal(row.governance, 'shed:queue_timeout');
       assert.ok(row.queueMs! >= 100);

@@ -56,7 +56,7 @@ export function applyLever(name: LeverName, calls: SimCall[], p: WhatIfPolicy): 
     }
     case 'exactCache': {
       if (!p.exactCache) return undefined;
-      if (!calls.some((c) => c.fingerprint)) return { calls, touched: 0, risk: 'none (identical prompts)', na: 'the source records no prompt fingerprints (the ledger keeps no request bodies): measure live with cache.exact on' };
+      if (!calls.some((c) => c.fingerprint)) return { calls, touched: 0, risk: 'none (identical prompts)', na: 'the source records no prompt fingerprints (the ledger records them while alerts.rules.duplicateShare is on; it keeps no request bodies)' };
       const ttl = p.exactCache.ttlMs;
       const seen = new Map<string, number>();
       let touched = 0;

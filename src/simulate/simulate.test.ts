@@ -115,3 +115,15 @@ test('trace loaders: Azure CSV and Mooncake JSONL', () => {
   const r = applyLever('exactCache', m.calls, parsePolicy('exactCache: {}', 'p.yaml'))!;
   assert.equal(r.touched, 1);
 });
+
+test('ledger rows: failed calls left out, recorded fingerprints (request_hash) feed the exact-cache lever, cache hits stay free', async () => {
+  const { callFromRow } = await import('./workload.js');
+  const base = { uid: 'u', requestId: 'r', ts: Date.UTC(2026, 0, 1), endpoint: 'chat', surface: 'openai', requestedModel: 'strong', model: 'strong', provider: null, deployment: null, feature: 'chat', user: null, team: null, apiKeyId: null, priority: null, stream: false, status: 200, errorType: null, errorMessage: null, inputTokens: 1000, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, outputTokens: 100, reasoningTokens: 0, usageEstimated: false, costNanos: 0, baselineModel: null, baselineCostNanos: 0, priceSource: 'x', batch: false, latencyMs: 1, ttftMs: null, cacheStatus: 'miss', routeDecision: null, routeReason: null, attemptCount: 1, avoidedCostNanos: 0, governance: null, cacheScore: null, shadowMatch: null, queueMs: null, optimize: null, prefixHash: null, prefixTokens: null, requestHash: 'h1' };
+  assert.equal(callFromRow({ ...base, status: 502 }), undefined);
+  const a = callFromRow(base)!;
+  const b = callFromRow({ ...base, ts: base.ts + 1000 })!;
+  assert.equal(a.fingerprint, 'h1');
+  const r = whatIf(wl([a, b]), parsePolicy('exactCache: {}', 'p.yaml'), pricer);
+  assert.equal(r.combinedNanos, STRONG_CALL);
+  assert.equal(callFromRow({ ...base, cacheStatus: 'exact' })!.cacheHit, true);
+});

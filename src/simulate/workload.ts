@@ -54,6 +54,8 @@ export function callFromRow(r: LedgerRow): Call | undefined {
     cacheWrite1hTokens: r.cacheWrite1hTokens,
     batch: r.batch,
     ...(r.prefixHash && r.prefixTokens ? { prefixHash: r.prefixHash, prefixTokens: r.prefixTokens } : {}),
+    // Recorded when the duplicate-share alert is on: equal fingerprints are exact-cache repeats.
+    ...(r.requestHash ? { fingerprint: r.requestHash } : {}),
     ...(r.cacheScore !== null && r.cacheStatus !== 'semantic' ? { shadow: { score: r.cacheScore, match: r.shadowMatch } } : {}),
     cacheHit: HIT.has(r.cacheStatus),
   };
@@ -75,7 +77,7 @@ export async function fromLedger(store: LedgerStore, filter: LedgerFilter = {}, 
     cursor = page.nextCursor;
   } while (cursor);
   calls.sort((a, b) => a.ts - b.ts);
-  return { source: 'ledger', calls, lacks: ['fingerprint'] };
+  return { source: 'ledger', calls, lacks: calls.some((c) => c.fingerprint) ? [] : ['fingerprint'] };
 }
 
 /** Azure LLM inference trace CSV (`TIMESTAMP,ContextTokens,GeneratedTokens`): token counts and arrival times only. */
