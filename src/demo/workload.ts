@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '../util/seeded-random.js';
 
 export interface DemoRequest {
   id: string;
@@ -42,16 +43,6 @@ export function loadQuestions(): Question[] {
   ];
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** About 2,000 tokens of handbook: static, so a provider prompt cache can hold it. */
 export function handbook(): string {
@@ -77,7 +68,7 @@ export interface WorkloadOptions {
 }
 
 export function buildWorkload(o: WorkloadOptions, questions = loadQuestions()): DemoRequest[] {
-  const random = rng(o.seed ?? 42);
+  const random = seededRandom(o.seed ?? 42);
   const system = handbook();
   const shuffled = [...questions].sort((a, b) => a.id.localeCompare(b.id)).map((q) => ({ q, k: random() })).sort((a, b) => a.k - b.k).map((x) => x.q);
   const nightlyPool = shuffled.filter((q) => q.source === 'mmlu').slice(0, o.nightly);

@@ -5,6 +5,7 @@
  * the strong model. The model file is JSON, small enough to commit.
  */
 import { featurize, DENSE, type SparseVec } from './features.js';
+import { seededRandom } from '../../util/seeded-random.js';
 
 export interface RouterModel {
   kind: 'costgate-router/logreg-hashed';
@@ -48,16 +49,6 @@ function dotSparse(w: ArrayLike<number>, bias: number, x: SparseVec): number {
   return z;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Logistic regression by AdaGrad over sparse features; deterministic for a seed. */
 export function train(examples: Example[], o: TrainOptions = {}): RouterModel {
@@ -72,7 +63,7 @@ export function train(examples: Example[], o: TrainOptions = {}): RouterModel {
   let gb = 1e-8;
   const xs = examples.map((e) => featurize(e.prompt, buckets, e.task));
   const order = examples.map((_, i) => i);
-  const rnd = mulberry32(o.seed ?? 7);
+  const rnd = seededRandom(o.seed ?? 7);
   for (let ep = 0; ep < epochs; ep++) {
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(rnd() * (i + 1));
