@@ -14,6 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request as httpRequest } from 'node:http';
@@ -59,6 +60,10 @@ interface Sample {
   sockets: number;
   /** Live V8 heap, from the gateway's /metrics (undefined when the scrape failed). */
   heapUsedKb?: number;
+  /** The gateway's worst event-loop delay since the previous sample (a stall shows here). */
+  loopLagMaxMs?: number;
+  /** The soak client's own worst event-loop delay since the previous sample (a starved client shows here). */
+  clientLagMaxMs?: number;
 }
 
 function sample(pid: number, t0: number): Sample {
@@ -190,15 +195,24 @@ function startChild(args: string[], cwd: string, env: NodeJS.ProcessEnv, re: Reg
   return { child, url, exited, err: () => err };
 }
 
-/** The gateway's V8 heap in use, from its own `/metrics` (prom-client's process metrics). */
-async function heapUsedKb(base: string): Promise<number | undefined> {
+/**
+ * The gateway's V8 heap in use and its worst event-loop delay since the previous scrape, from its own `/metrics`
+ * (prom-client's process metrics; the lag histogram resets on every scrape).
+ */
+async function scrape(base: string): Promise<{ heapUsedKb?: number; loopLagMaxMs?: number }> {
   try {
     const res = await fetch(new URL('/metrics', base), { signal: AbortSignal.timeout(5000) });
-    const m = /^costgate_process_nodejs_heap_size_used_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(await res.text());
-    return m ? Math.round(Number(m[1]) / 1024) : undefined;
+    const text = await res.text();
+    const num = (name: string) => {
+      const m = new RegExp(`^costgate_process_${name} (\\S+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : undefined;
+    };
+    const heap = num('nodejs_heap_size_used_bytes');
+    const lag = num('nodejs_eventloop_lag_max_seconds');
+    return { ...(heap !== undefined ? { heapUsedKb: Math.round(heap / 1024) } : {}), ...(lag !== undefined ? { loopLagMaxMs: Math.round(lag * 1000) } : {}) };
   } catch (e) {
-    if (process.env.SOAK_DEBUG) console.error('heap scrape:', e);
-    return undefined;
+    if (process.env.SOAK_DEBUG) console.error('metrics scrape:', e);
+    return {};
   }
 }
 
@@ -250,6 +264,8 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     const samples: Sample[] = [];
     const loadavgStart = loadavg();
     const pending: Promise<Outcome>[] = [];
+    const clientLag = monitorEventLoopDelay({ resolution: 20 });
+    clientLag.enable();
     const total = Math.round(o.durationSec * o.rate);
     // Warm-up sample once the tokenizers and connection pools are up (5 s, or a tenth of a short run).
     const warmMs = Math.min(5000, (o.durationSec * 1000) / 4);
@@ -261,13 +277,16 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       if (Date.now() - t0 >= nextSample) {
         const s1 = sample(pid, t0);
+        s1.clientLagMaxMs = Math.round(clientLag.max / 1e6);
+        clientLag.reset();
         samples.push(s1);
-        void heapUsedKb(url).then((h) => (s1.heapUsedKb = h));
+        void scrape(url).then((m) => Object.assign(s1, m));
         nextSample += sampleEvery;
       }
       pending.push(send(url, agent, `soak-${i}`, KINDS[i % KINDS.length]!, i));
     }
     const sendSec = (Date.now() - t0) / 1000;
+    clientLag.disable();
     // The end sample under the same load as the start one (the upstream pool and in-flight count at steady state).
     samples.push(sample(pid, t0));
     const underLoad = samples.length;
