@@ -7,6 +7,7 @@
 import pg from 'pg';
 import type { Job, JobMeta, JobStatus, LocalBatch, QueueStore } from './store.js';
 import { toBatch, toJob } from './store.js';
+import { inTransaction } from '../stores/pg-transaction.js';
 
 const ident = (s: string) => {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(s)) throw new Error(`invalid Postgres schema name: ${s}`);
@@ -58,19 +59,8 @@ export class PostgresQueue implements QueueStore {
     return this.pool.query(sql, params);
   }
 
-  private async tx<T>(f: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const v = await f(c);
-      await c.query('COMMIT');
-      return v;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+  private tx<T>(f: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, f);
   }
 
   async insert(j: Parameters<QueueStore['insert']>[0]): Promise<{ inserted: boolean }> {

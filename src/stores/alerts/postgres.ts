@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import type { AlertEvent, AlertState, AlertStore } from './types.js';
+import { inTransaction } from '../pg-transaction.js';
 
 export class PostgresAlertStore implements AlertStore {
   private readonly pool: pg.Pool;
@@ -28,18 +29,10 @@ export class PostgresAlertStore implements AlertStore {
   }
 
   async save(state: AlertState, event?: AlertEvent): Promise<void> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    await inTransaction(this.pool, async (c) => {
       await c.query(`INSERT INTO ${this.s}.alert_state (key, data) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET data = excluded.data`, [state.key, JSON.stringify(state)]);
       if (event) await c.query(`INSERT INTO ${this.s}.alert_events (ts, key, data) VALUES ($1, $2, $3)`, [event.ts, event.key, JSON.stringify(event)]);
-      await c.query('COMMIT');
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   async history(limit: number): Promise<AlertEvent[]> {

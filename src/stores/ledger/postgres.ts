@@ -8,6 +8,7 @@ import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, Gro
 import { breakdownSql, toBreakdown } from './breakdown.js';
 import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql, duplicatesSql } from './sql.js';
 import { encodeCursor, decodeCursor, clampLimit } from './cursor.js';
+import { inTransaction } from '../pg-transaction.js';
 import { toAggregate } from './aggregate.js';
 
 const ident = (s: string) => {
@@ -57,9 +58,7 @@ export class PostgresLedger implements LedgerStore {
 
   async write(rows: LedgerRow[], attempts: AttemptRow[]): Promise<void> {
     if (!rows.length && !attempts.length) return;
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    await inTransaction(this.pool, async (c) => {
       // Multi-row INSERTs in chunks: one round trip per ~200 rows instead of one per row.
       for (const [table, cols, list, vals] of [
         ['ledger_requests', REQUEST_COLUMNS, rows, requestValues],
@@ -77,13 +76,7 @@ export class PostgresLedger implements LedgerStore {
           await c.query(`INSERT INTO ${this.t(table)} (${cols.join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING`, params);
         }
       }
-      await c.query('COMMIT');
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   async query(q: LedgerQuery): Promise<{ rows: LedgerRow[]; nextCursor?: string }> {
