@@ -10,6 +10,7 @@ import { startHttpServer } from '../server/http.js';
 import { startSimulator, type Simulator } from '../providers/simulator/server.js';
 import type { Embedder } from '../cache/semantic/types.js';
 import { buildWorkload, loadQuestions, STRONG_DATA, WEAK_DATA, type DemoRequest, type Question } from './workload.js';
+import { servedFromCache } from '../cache/served.js';
 
 export const FRONTIER = 'claude-opus-4-6';
 export const SMALL = 'claude-haiku-4-5';
@@ -174,7 +175,7 @@ async function runStep(sim: Simulator, name: string, config: Cfg, work: DemoRequ
         res.cacheReadTokens += row.cacheReadTokens;
         res.outputTokens += row.outputTokens;
         if (row.model) servedBy.set(row.requestId, row.model);
-        if (row.cacheStatus === 'exact' || row.cacheStatus === 'semantic' || row.cacheStatus === 'dedup') continue;
+        if (servedFromCache(row.cacheStatus)) continue;
         if (row.model === FRONTIER) res.strongCalls++;
         else if (row.model === SMALL) res.weakCalls++;
       }

@@ -8,6 +8,7 @@ import type { Usage } from '../providers/usage.js';
 import { PriceCatalog } from './catalog.js';
 import { costOf } from './cost.js';
 import type { ModelRates } from './rates.js';
+import { servedFromCache } from '../cache/served.js';
 
 export interface Priced {
   costNanos: number;
@@ -62,7 +63,7 @@ export class Pricer {
     if (!usage) return { costNanos: earlier + (n ? attemptCosts[n - 1]! : 0), baselineModel: null, baselineCostNanos: 0, priceSource: 'no-usage', attemptCosts };
     const servedRates = this.rates(rec.model, rec.provider, at);
     const servedNanos = servedRates ? costOf(usage, servedRates, { batch }).nanos : undefined;
-    const hit = rec.cacheStatus === 'exact' || rec.cacheStatus === 'semantic' || rec.cacheStatus === 'dedup';
+    const hit = servedFromCache(rec.cacheStatus);
     const costNanos = (hit ? 0 : servedNanos ?? 0) + earlier;
     // The baseline is what this call would have cost without costgate: synchronous, uncached by the gateway.
     const aliasBaseline = this.o.aliasBaseline(rec.requestedModel);

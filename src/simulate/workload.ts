@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { LedgerStore, LedgerFilter, LedgerRow } from '../stores/ledger/types.js';
+import { servedFromCache } from '../cache/served.js';
 
 export interface Call {
   ts: number;
@@ -38,8 +39,6 @@ export interface Workload {
   lacks: string[];
 }
 
-const HIT = new Set(['exact', 'semantic', 'dedup']);
-
 export function callFromRow(r: LedgerRow): Call | undefined {
   if (r.status < 200 || r.status >= 300 || !r.model) return undefined;
   return {
@@ -57,7 +56,7 @@ export function callFromRow(r: LedgerRow): Call | undefined {
     // Recorded when the duplicate-share alert is on: equal fingerprints are exact-cache repeats.
     ...(r.requestHash ? { fingerprint: r.requestHash } : {}),
     ...(r.cacheScore !== null && r.cacheStatus !== 'semantic' ? { shadow: { score: r.cacheScore, match: r.shadowMatch } } : {}),
-    cacheHit: HIT.has(r.cacheStatus),
+    cacheHit: servedFromCache(r.cacheStatus),
   };
 }
 

@@ -11,6 +11,7 @@ import { GatewayError } from '../../pipeline/errors.js';
 import { nanosToUsd } from '../../pricing/decimal.js';
 import { ratio } from '../reports/summary.js';
 import { budgetViews } from './budgets.js';
+import { SERVED_FROM_CACHE } from '../../cache/served.js';
 
 export type Bucket = 'hour' | 'day';
 export const SERIES_BY = ['model', 'feature', 'user', 'team', 'provider', 'none'] as const;
@@ -166,7 +167,7 @@ function paretoOf(groups: [string, Cell][], total: bigint) {
   return { groups: rows.length, groups_for_80: i80 === -1 ? rows.length : i80 + 1, cost_share_of_top_20: rows.length ? ratio(top, total) : 0, rows: withCum.slice(0, 10) };
 }
 
-const LAYERS = ['exact', 'semantic', 'dedup'];
+const LAYERS = SERVED_FROM_CACHE;
 
 export interface OverviewDeps {
   ledger: LedgerStore;

@@ -18,6 +18,7 @@ import type { BudgetStore } from '../../stores/budgets/types.js';
 import { limitChecks, rateLimitHeaders, tierOf } from '../../governance/limits.js';
 import { inputTokens } from '../../governance/input-tokens.js';
 import { own as ownEntry } from '../../util/own.js';
+import { servedFromCache } from '../../cache/served.js';
 
 export interface LimitsOptions {
   config: Pick<ResolvedConfig, 'limits' | 'features' | 'priorities'>;
@@ -109,8 +110,7 @@ export const limits = (o: LimitsOptions): Stage => {
     }
     (ctx.afterPriced ??= []).push(() => {
       const u = ctx.outcome?.usage;
-      const cs = ctx.outcome?.cacheStatus;
-      const hit = cs === 'exact' || cs === 'semantic' || cs === 'dedup';
+      const hit = servedFromCache(ctx.outcome?.cacheStatus);
       const used = u && !hit ? BigInt(u.inputTokens + u.outputTokens) : 0n;
       const actual = checks.map((c) => (c.metric === 'requests' ? 1n : used));
       o.store.settle(rid, items, actual, (o.now ?? Date.now)()).catch((e) => process.emitWarning(`costgate: rate-limit settlement failed (the reservation expires after its TTL): ${(e as Error).message}`));
