@@ -4,6 +4,7 @@
  * replay is deterministic and a live run of the same workload through the gateway can be compared with it.
  */
 import { TtlPolicy, TTL_MS, type Segment, type Ttl } from '../optimize/ttl-policy.js';
+import { segmentsOf as traceSegments } from '../optimize/prompt-cache-sim.js';
 import type { Call } from './workload.js';
 import type { WhatIfPolicy } from './policy.js';
 
@@ -146,7 +147,10 @@ function promptCache(calls: SimCall[], style: 'anthropic' | 'openai', minTokens:
       if (e && e.exp >= now) m++;
       else break;
     }
-    const upTo = (i: number) => keyed.slice(0, i + 1).reduce((a, s) => a + s.tokens, 0);
+    // Tokens through segment i.
+    const cum: number[] = [];
+    keyed.forEach((s, i) => cum.push((i ? cum[i - 1]! : 0) + s.tokens));
+    const upTo = (i: number) => cum[i]!;
     let read = m > 0 ? upTo(m - 1) : 0;
     let w5 = 0;
     let w1 = 0;
@@ -161,8 +165,10 @@ function promptCache(calls: SimCall[], style: 'anthropic' | 'openai', minTokens:
       }
       let learner = learners.get(c.model);
       if (!learner) learners.set(c.model, (learner = new TtlPolicy()));
-      const plan = learner.plan(now, keyed);
-      if (plan.write && plan.write.index >= m && upTo(plan.write.index) >= minTokens) {
+      // The gateway's own call: the policy only proposes writes of at least `minTokens`, so its belief of what is
+      // cached stays the provider's.
+      const plan = learner.plan(now, keyed, minTokens);
+      if (plan.write && plan.write.index >= m) {
         const w = upTo(plan.write.index) - read;
         if (plan.write.ttl === '1h') w1 = w;
         else w5 = w;
@@ -177,15 +183,6 @@ function promptCache(calls: SimCall[], style: 'anthropic' | 'openai', minTokens:
 }
 
 function segmentsOf(c: Call): Segment[] {
-  if (c.blocks?.length) {
-    const out: Segment[] = [];
-    let before = 0;
-    c.blocks.forEach((h, i) => {
-      const upto = Math.min((i + 1) * 512, c.inputTokens);
-      out.push({ key: String(h), tokens: Math.max(0, upto - before) });
-      before = upto;
-    });
-    return out;
-  }
+  if (c.blocks?.length) return traceSegments({ timestamp: c.ts, input_length: c.inputTokens, output_length: c.outputTokens, hash_ids: c.blocks });
   return c.prefixHash && c.prefixTokens ? [{ key: c.prefixHash, tokens: Math.min(c.prefixTokens, c.inputTokens) }] : [];
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { LedgerStore, LedgerFilter, LedgerRow } from '../stores/ledger/types.js';
 import { servedFromCache } from '../cache/served.js';
+import { parseTrace } from '../optimize/prompt-cache-sim.js';
 
 export interface Call {
   ts: number;
@@ -96,13 +97,9 @@ export function fromAzureCsv(text: string, model: string, feature = 'trace'): Wo
 
 /** Mooncake trace JSONL (`timestamp` ms, `input_length`, `output_length`, `hash_ids`): block hashes give prefixes and repeats. */
 export function fromMooncakeJsonl(text: string, model: string, feature = 'trace'): Workload {
-  const calls: Call[] = [];
   const t0 = Date.UTC(2026, 0, 1);
-  for (const [i, line] of text.split('\n').entries()) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line) as { timestamp: number; input_length: number; output_length: number; hash_ids: number[] };
-    if (typeof r.timestamp !== 'number' || !Array.isArray(r.hash_ids)) throw new Error(`line ${i + 1}: not a Mooncake trace row`);
-    calls.push({
+  const calls = parseTrace(text).map(
+    (r): Call => ({
       ts: t0 + r.timestamp,
       model,
       feature,
@@ -115,8 +112,8 @@ export function fromMooncakeJsonl(text: string, model: string, feature = 'trace'
       blocks: r.hash_ids,
       fingerprint: `${r.input_length}:${r.hash_ids.join('.')}`,
       cacheHit: false,
-    });
-  }
+    }),
+  );
   calls.sort((a, b) => a.ts - b.ts);
   return { source: 'mooncake-trace', calls, lacks: [] };
 }
