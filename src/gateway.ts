@@ -286,6 +286,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   }
   // Zero cost when off: the SDK is not even loaded.
   const otel = config.otel.enabled ? await (await import('./observability/otel/index.js')).startOtel(config.otel, options.otel, (n) => config.providers.get(n)?.type) : undefined;
+  const upstream = dispatch({ retries: config.retries, agents, breakers, random: options.random });
   const stages: Stage[] = [
     meter({
       pricer,
@@ -302,7 +303,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     budget({ budgets: config.budgets, store: budgetStore, pricer, reservationTtlMs: config.budgetStore.reservationTtlMs, shedFractions: config.priorities.budgetFraction, onSoftCrossed: options.onBudgetEvent }),
     deferStage(batcher, config.priorities.deferOptional),
     ...(admissionGate ? [admission({ admission: admissionGate, retryAfterSec: config.priorities.retryAfterSec })] : []),
-    cascade(dispatch({ retries: config.retries, agents, breakers, random: options.random }), config.routing.cascade),
+    // Only the routing engine sends calls to a cascade: without it, dispatch runs unwrapped.
+    routing ? cascade(upstream, config.routing.cascade) : upstream,
   ];
   const pipeline = compose(stages);
 

@@ -95,10 +95,11 @@ export const context = (o: ContextOptions): Stage => {
   return async function context(ctx, next) {
     if (ctx.op !== 'chat') return next();
     if (ctx.req.repairCall) ctx.optimize.push(ctx.req.repairCall);
-    const st = settingsFor(o.optimize, ctx.meta.feature).structured;
-    if (!st.enabled || !o.internalChat || ctx.req.repairCall || ctx.req.summaryCall || ctx.surface !== 'openai' || ctx.body.stream === true) return before(ctx, next);
+    const s = settingsFor(o.optimize, ctx.meta.feature);
+    const st = s.structured;
+    if (!st.enabled || !o.internalChat || ctx.req.repairCall || ctx.req.summaryCall || ctx.surface !== 'openai' || ctx.body.stream === true) return before(ctx, s, next);
     const schema = schemaOf(ctx.body);
-    const res = await before(ctx, next);
+    const res = await before(ctx, s, next);
     return schema ? repair(ctx, res, schema, st) : res;
   };
 
@@ -138,9 +139,8 @@ export const context = (o: ContextOptions): Stage => {
     return j ? { ...res, headers, body: JSON.stringify(j) } : { ...res, headers };
   }
 
-  async function before(ctx: Ctx, next: () => Promise<GatewayResponse>): Promise<GatewayResponse> {
+  async function before(ctx: Ctx, s: ReturnType<typeof settingsFor>, next: () => Promise<GatewayResponse>): Promise<GatewayResponse> {
     if (ctx.req.summaryCall) ctx.optimize.push('summarize:call');
-    const s = settingsFor(o.optimize, ctx.meta.feature);
     const pc = s.promptCache;
     const sum = s.summarize.enabled && o.summarize && !ctx.req.summaryCall && ctx.surface === 'openai';
     const trim = s.trim.enabled && ctx.surface === 'openai';
