@@ -14,6 +14,16 @@ import { createGateway } from '../src/gateway.js';
 import { startHttpServer } from '../src/server/http.js';
 import { withTestGateway, postJson, type TestGateway } from './helpers/gateway.js';
 
+/**
+ * The secret part of a `cg-key_<16 hex id>-<secret>` key. Not `split('-').pop()`: the base64url secret may itself
+ * contain '-', and its last fragment can be a few characters that turn up by chance in a database file.
+ */
+const secretOf = (key: string): string => {
+  const m = /^cg-key_[0-9a-f]{16}-([A-Za-z0-9_-]{43})$/.exec(key);
+  assert.ok(m, `not a costgate key: ${key.slice(0, 12)}…`);
+  return m[1]!;
+};
+
 const chat = (model = 'gpt-4o-mini') => ({ model, max_tokens: 5, messages: [{ role: 'user', content: 'hello keys' }] });
 const bearer = (k: string) => ({ authorization: `Bearer ${k}` });
 const call = (t: TestGateway, h: Record<string, string>, model?: string) => postJson(`${t.url}/v1/chat/completions`, chat(model), h);
@@ -135,7 +145,7 @@ test('admin API: admin and viewer secrets and keys, 401 without, 403 for a clien
     const client = await get('/v1/costgate/report', bearer(created.json.key));
     assert.equal(client.status, 403, 'a client key may call models, not the admin API');
     const list = await (await get('/v1/costgate/keys', bearer(env.COSTGATE_ADMIN_KEY))).text();
-    const secret = created.json.key.split('-').pop();
+    const secret = secretOf(created.json.key);
     assert.ok(!list.includes(secret) && !/"(salt|hash)"/.test(list), 'the list shows no secret, salt or hash');
     const { record: adm, key: admKey } = await t.gw.keys.create({ name: 'ops', role: 'admin' });
     assert.equal((await get('/v1/costgate/keys', bearer(admKey))).status, 200, 'a virtual admin key');
@@ -180,7 +190,7 @@ test('CLI: keys create / list / rotate / revoke against the SQLite file; the fil
     const l = run('list');
     assert.equal(l.status, 0, l.stderr);
     assert.match(l.stdout, new RegExp(`${made.id}  active   client  team-a  \\(team a, models auto,gpt-4o-mini, budget 100/month, 60 rpm, expires 20`));
-    assert.ok(!l.stdout.includes(made.key.split('-').pop()!));
+    assert.ok(!l.stdout.includes(secretOf(made.key)));
     const dup = run('create', '--name', 'team-a');
     assert.notEqual(dup.status, 0);
     assert.match(dup.stderr, /already named 'team-a'/);
@@ -191,7 +201,7 @@ test('CLI: keys create / list / rotate / revoke against the SQLite file; the fil
     assert.match(run('list').stdout, new RegExp(`${made.id}  revoked`));
     assert.notEqual(run('revoke', 'key_0000000000000000').status, 0);
     // Neither secret is anywhere in the database files.
-    const secrets = [made.key, JSON.parse(r.stdout).key].map((k: string) => k.split('-').pop()!);
+    const secrets = [made.key, JSON.parse(r.stdout).key].map(secretOf);
     for (const f of readdirSync(dir).filter((x) => x.startsWith('ledger.db'))) {
       const bytes = readFileSync(join(dir, f)).toString('latin1');
       for (const s of secrets) assert.ok(!bytes.includes(s), `${f} holds no key secret`);
