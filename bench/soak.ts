@@ -58,6 +58,8 @@ interface Sample {
   rssKb: number;
   fds: number;
   sockets: number;
+  /** The gateway's CPU time so far (user + system, /proc/<pid>/stat), ms. */
+  cpuMs: number;
   /** Live V8 heap, from the gateway's /metrics (undefined when the scrape failed). */
   heapUsedKb?: number;
   /** The gateway's worst event-loop delay since the previous sample (a stall shows here). */
@@ -78,8 +80,15 @@ function sample(pid: number, t0: number): Sample {
       // closed between the listing and the readlink
     }
   }
-  return { atSec: Math.round((Date.now() - t0) / 100) / 10, rssKb, fds: fds.length, sockets };
+  // utime and stime are fields 14 and 15, counted after the parenthesised command name (which may hold spaces).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuMs = ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  return { atSec: Math.round((Date.now() - t0) / 100) / 10, rssKb, fds: fds.length, sockets, cpuMs };
 }
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times (100 on every mainstream architecture). */
+const CLK_TCK = 100;
 
 type Kind = 'chat' | 'chat-stream' | 'messages' | 'messages-stream';
 const KINDS: Kind[] = ['chat', 'chat', 'chat-stream', 'chat-stream', 'messages', 'messages-stream'];
@@ -88,6 +97,9 @@ interface Outcome {
   id: string;
   kind: Kind;
   status?: number;
+  /** When it was sent and when its answer ended, ms after the start (for placing failures against the ledger). */
+  sentMs?: number;
+  endMs?: number;
   /** 'ok' | 'clean-error' | 'stream-error' (200 then an in-stream error event) | a failure description */
   result: string;
 }
@@ -125,14 +137,16 @@ function classify(kind: Kind, status: number, text: string): string {
   }
 }
 
-function send(base: string, agent: Agent, id: string, kind: Kind, i: number): Promise<Outcome> {
+function send(base: string, agent: Agent, id: string, kind: Kind, i: number, t0: number): Promise<Outcome> {
   const { path, body } = bodyOf(kind, i);
   return new Promise((resolve) => {
     const o: Outcome = { id, kind, result: 'no answer' };
     let done = false;
+    o.sentMs = Date.now() - t0;
     const finish = (r?: string) => {
       if (done) return;
       done = true;
+      o.endMs = Date.now() - t0;
       if (r) o.result = r;
       resolve(o);
     };
@@ -162,12 +176,20 @@ export interface SoakResult {
   failures: string[];
   /** Failed requests by the 10-second window they were sent in. */
   failuresBySec: Record<string, number>;
+  /** For each failed request (the first 2,000): the client's send/end times and the gateway's ledger row for it. */
+  failedInLedger: Record<string, unknown>[];
   /** The gateway's stderr (its last 4 kB) when anything failed. */
   gatewayStderr?: string;
   ledger: { rows: number; missingIds: string[]; attemptRows: number; attemptCountSum: number; missing: number; duplicates: number; unknown: number; attemptMismatch: number; retried: number };
   samples: Sample[];
   rssGrowthKb: number;
   fdGrowth: number;
+  /**
+   * The share of one core the gateway used between the warm-up and the end-of-load samples. Under an open-loop client,
+   * a gateway the machine cannot give that much CPU falls behind without bound: requests wait in the kernel's accept
+   * queue before the gateway reads them (the ledger's `ts` is when it did), and the client's 30 s limit expires.
+   */
+  gatewayCpuShare: number;
   achievedRate: number;
   ok: boolean;
 }
@@ -283,7 +305,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
         void scrape(url).then((m) => Object.assign(s1, m));
         nextSample += sampleEvery;
       }
-      pending.push(send(url, agent, `soak-${i}`, KINDS[i % KINDS.length]!, i));
+      pending.push(send(url, agent, `soak-${i}`, KINDS[i % KINDS.length]!, i, t0));
     }
     const sendSec = (Date.now() - t0) / 1000;
     clientLag.disable();
@@ -318,6 +340,14 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     }
     const db = new Database(ledgerPath, { readonly: true });
     const rows = db.prepare('SELECT uid, request_id, attempt_count FROM ledger_requests').all() as { uid: string; request_id: string; attempt_count: number }[];
+    // What the gateway recorded for the failed requests: when it took them (ts, against the client's send time),
+    // how long it took to answer them, and with what — tells a stalled gateway from a starved client or a lost reply.
+    const failed = outcomes.filter((x) => !['ok', 'clean-error', 'stream-error'].includes(x.result));
+    const byId = db.prepare('SELECT ts, status, latency_ms, ttft_ms, error_type, attempt_count FROM ledger_requests WHERE request_id = ?');
+    const failedInLedger = failed.slice(0, 2000).map((x) => {
+      const r = byId.get(x.id) as { ts: number; status: number; latency_ms: number; ttft_ms: number | null; error_type: string | null; attempt_count: number } | undefined;
+      return { id: x.id, kind: x.kind, sentMs: x.sentMs, endMs: x.endMs, result: x.result, ...(r ? { gatewayTookMs: r.ts - t0, status: r.status, latencyMs: Math.round(r.latency_ms), ttftMs: r.ttft_ms === null ? null : Math.round(r.ttft_ms), errorType: r.error_type, attempts: r.attempt_count } : { inLedger: false }) };
+    });
     const attemptsByUid = new Map((db.prepare('SELECT uid, COUNT(*) AS n FROM ledger_attempts GROUP BY uid').all() as { uid: string; n: number }[]).map((r) => [r.uid, r.n]));
     const attemptRows = (db.prepare('SELECT COUNT(*) AS n FROM ledger_attempts').get() as { n: number }).n;
     db.close();
@@ -347,6 +377,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     const last = samples[underLoad - 1]!;
     const rssGrowthKb = last.rssKb - first.rssKb;
     const fdGrowth = last.fds - first.fds;
+    const gatewayCpuShare = Math.round(((last.cpuMs - first.cpuMs) / ((last.atSec - first.atSec) * 1000)) * 1000) / 1000;
     // Flat: the end-of-load RSS within 25 % (+16 MiB of allocator slack) of the warm-up sample, with the heap capped as
     // in a container. Descriptors: under load they follow the momentary concurrency (client and upstream keep-alive
     // sockets; on a starved machine requests last longer, so more are open at once), so the check there is a bound,
@@ -359,11 +390,12 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     const flat = rssGrowthKb <= first.rssKb * 0.25 + 16 * 1024 && descriptorsOk;
     const ok =
       !results.FAILED && ledger.missing === 0 && ledger.duplicates === 0 && ledger.unknown === 0 && ledger.attemptMismatch === 0 && ledger.attemptRows === ledger.attemptCountSum && flat;
-    return { options: o, loadavgStart, loadavgEnd, sent: outcomes.length, results, statuses, failures, failuresBySec, ...(ok ? {} : { gatewayStderr: gateway.err().slice(-4000) }), ledger, samples, rssGrowthKb, fdGrowth, achievedRate: Math.round(outcomes.length / sendSec), ok };
+    return { options: o, loadavgStart, loadavgEnd, sent: outcomes.length, results, statuses, failures, failuresBySec, failedInLedger, ...(ok ? {} : { gatewayStderr: gateway.err().slice(-4000) }), ledger, samples, rssGrowthKb, fdGrowth, gatewayCpuShare, achievedRate: Math.round(outcomes.length / sendSec), ok };
   } finally {
     if (gateway && gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
     if (sim.child.exitCode === null) sim.child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.SOAK_KEEP) console.error(`soak: kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -378,7 +410,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       console.log(JSON.stringify(r, null, 1));
       console.log(
         `sent ${r.sent} (${r.achievedRate}/s): ${JSON.stringify(r.results)}; statuses ${JSON.stringify(r.statuses)}; ledger ${r.ledger.rows} rows, ${r.ledger.attemptRows} attempts (${r.ledger.retried} calls retried), missing ${r.ledger.missing}, duplicates ${r.ledger.duplicates}; ` +
-          `RSS ${(s0.rssKb / 1024).toFixed(1)} → ${(s1.rssKb / 1024).toFixed(1)} MiB (heap cap ${SOAK_HEAP_MB} MiB; live heap ${((s0.heapUsedKb ?? NaN) / 1024).toFixed(1)} → ${((s1.heapUsedKb ?? NaN) / 1024).toFixed(1)} MiB), fds ${s0.fds} → ${s1.fds} (${idle.fds} idle after); load ${r.loadavgStart.map((x) => x.toFixed(2)).join(' ')} → ${r.loadavgEnd.map((x) => x.toFixed(2)).join(' ')}; ${r.ok ? 'OK' : 'FAILED'}`,
+          `RSS ${(s0.rssKb / 1024).toFixed(1)} → ${(s1.rssKb / 1024).toFixed(1)} MiB (heap cap ${SOAK_HEAP_MB} MiB; live heap ${((s0.heapUsedKb ?? NaN) / 1024).toFixed(1)} → ${((s1.heapUsedKb ?? NaN) / 1024).toFixed(1)} MiB), fds ${s0.fds} → ${s1.fds} (${idle.fds} idle after); gateway CPU ${(r.gatewayCpuShare * 100).toFixed(0)} % of a core; load ${r.loadavgStart.map((x) => x.toFixed(2)).join(' ')} → ${r.loadavgEnd.map((x) => x.toFixed(2)).join(' ')}; ${r.ok ? 'OK' : 'FAILED'}`,
       );
       if (o.json) writeFileSync(o.json, JSON.stringify(r, null, 1));
       process.exitCode = r.ok ? 0 : 1;

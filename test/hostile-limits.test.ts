@@ -264,3 +264,32 @@ test('a stream the client abandons frees its slot', async () => {
   }
   assert.ok(ok, 'slot freed after abort');
 });
+
+// The accept queue: Node's default (511) overflowed in the fault soak under CPU contention — the kernel dropped
+// handshakes (TcpExtListenOverflows) and the clients' retries came 1, 3, 7, 15, 31 s later, past their 30 s limit.
+// `ss -ltn` shows a listening socket's queue size as its Send-Q (the backlog, capped by net.core.somaxconn).
+test('server.backlog: the listening socket gets the configured accept queue (default 4096, capped by somaxconn)', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  let somaxconn: number;
+  try {
+    execFileSync('ss', ['-V']);
+    somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+  } catch {
+    return t.skip('needs Linux with ss (iproute2)');
+  }
+  const queueOf = (url: string): number => {
+    const port = new URL(url).port;
+    const out = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+    const cols = out.trim().split(/\s+/);
+    return Number(cols[2]);
+  };
+  for (const [backlog, want] of [[undefined, Math.min(4096, somaxconn)], [100, 100]] as const) {
+    const g = await startTestGateway({ config: { server: backlog === undefined ? {} : { backlog }, providers: { sim: { type: 'simulator' } } } as GatewayOptions['config'] });
+    try {
+      assert.equal(queueOf(g.url), want, `backlog ${backlog ?? 'default'}`);
+    } finally {
+      await g.close();
+    }
+  }
+});

@@ -208,6 +208,13 @@ export const ServerSchema = z
     /** The whole request body must arrive within this. */
     requestTimeoutMs: ms.default(300_000),
     keepAliveTimeoutMs: ms.default(65_000),
+    /**
+     * The listening socket's accept queue (connections the kernel has set up and the gateway not yet taken). Node's
+     * default, 511, overflows when a client opens a burst of connections while the event loop is busy; the kernel then
+     * drops the handshake and the client retries it after 1, 3, 7, 15, 31 s — a request that waits 30 s before the
+     * gateway even sees it. The kernel caps it at net.core.somaxconn (4096 on current kernels).
+     */
+    backlog: z.number().int().min(1).max(65535).default(4096),
     /** Graceful shutdown: how long in-flight requests and streams may take to finish. */
     shutdownGraceMs: ms.default(15_000),
     /** Largest request header block (request line + headers); larger gets 431. */

@@ -197,7 +197,7 @@ export async function startHttpServer(gw: Gateway, opts: { host?: string; port?:
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? cfg.port, opts.host ?? cfg.host, () => resolve());
+    server.listen({ port: opts.port ?? cfg.port, host: opts.host ?? cfg.host, backlog: cfg.backlog }, () => resolve());
   });
   const addr = server.address() as AddressInfo;
   const host = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
