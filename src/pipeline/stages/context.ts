@@ -10,9 +10,10 @@
  * - lossless compression (`optimize.compress`): JSON tool results minified;
  * - retrieved-context trim (`optimize.trim`), tool pruning (`optimize.tools`), conversation summarisation
  *   (`optimize.summarize`, an own upstream call through the gateway) — these replace `ctx.body` only when switched on
- *   (the client's object is copied, never mutated);
- * - structured output (`optimize.structured`): after the response, a json_schema answer that does not validate gets
- *   at most one repair call (src/optimize/structured.ts).
+ *   (the client's object is copied, never mutated); both surfaces (OpenAI chat and Anthropic Messages bodies);
+ * - structured output (`optimize.structured`, OpenAI surface): the provider's native schema mode where the serving
+ *   adapter has one (`ctx.structuredNative`, applied by dispatch), and after the response a json_schema answer that
+ *   does not validate gets at most one repair call (src/optimize/structured.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Stage } from '../compose.js';
@@ -97,6 +98,7 @@ export const context = (o: ContextOptions): Stage => {
     if (ctx.req.repairCall) ctx.optimize.push(ctx.req.repairCall);
     const s = settingsFor(o.optimize, ctx.meta.feature);
     const st = s.structured;
+    if (st.enabled && st.native && ctx.surface === 'openai' && !ctx.req.repairCall && schemaOf(ctx.body)) ctx.structuredNative = true;
     if (!st.enabled || !o.internalChat || ctx.req.repairCall || ctx.req.summaryCall || ctx.surface !== 'openai' || ctx.body.stream === true) return before(ctx, s, next);
     const schema = schemaOf(ctx.body);
     const res = await before(ctx, s, next);
@@ -142,9 +144,9 @@ export const context = (o: ContextOptions): Stage => {
   async function before(ctx: Ctx, s: ReturnType<typeof settingsFor>, next: () => Promise<GatewayResponse>): Promise<GatewayResponse> {
     if (ctx.req.summaryCall) ctx.optimize.push('summarize:call');
     const pc = s.promptCache;
-    const sum = s.summarize.enabled && o.summarize && !ctx.req.summaryCall && ctx.surface === 'openai';
-    const trim = s.trim.enabled && ctx.surface === 'openai';
-    const tools = s.tools.enabled && ctx.surface === 'openai';
+    const sum = s.summarize.enabled && o.summarize && !ctx.req.summaryCall;
+    const trim = s.trim.enabled;
+    const tools = s.tools.enabled;
     if (!pc.enabled && !s.lint && !s.compress && !s.instruction && !sum && !trim && !tools) return next();
     if (trim) {
       const t = trimDocs(ctx.body, ctx.model, s.trim);
@@ -155,7 +157,7 @@ export const context = (o: ContextOptions): Stage => {
       }
     }
     if (tools) {
-      const t = pruneTools(ctx.body, s.tools);
+      const t = pruneTools(ctx.body, s.tools, ctx.surface);
       if (t) {
         ctx.body = t.body;
         ctx.bodyChanged = true;
@@ -185,7 +187,7 @@ export const context = (o: ContextOptions): Stage => {
   };
 
   async function summarize(ctx: Ctx, cfg: SummarizeConfig): Promise<void> {
-    const p: SummaryPlan | undefined = planSummary(ctx.body, ctx.model, cfg, cfg.model ?? '');
+    const p: SummaryPlan | undefined = planSummary(ctx.body, ctx.model, cfg, cfg.model ?? '', ctx.surface);
     if (!p) return;
     let got: { text: string; made: boolean };
     try {

@@ -4,7 +4,7 @@
  */
 import type { Ctx } from '../ctx.js';
 import type { Deployment } from '../../config/load.js';
-import type { Json, Wire } from '../../providers/adapter.js';
+import type { Json, StructuredHook, Wire } from '../../providers/adapter.js';
 import { openaiToAnthropicRequest, anthropicToOpenAIRequest } from '../../providers/shared/translate-request.js';
 import { GatewayError } from '../errors.js';
 
@@ -14,6 +14,8 @@ export interface UpstreamCall {
   path: string;
   headers: Record<string, string>;
   body: string | Buffer;
+  /** The provider's native JSON-schema mode was used: its hook turns the responses back (dispatch, relay). */
+  structured?: { hook: StructuredHook; state: Json };
 }
 
 const originCache = new WeakMap<object, { origin: string; basePath: string }>();
@@ -39,8 +41,21 @@ export function buildUpstreamCall(ctx: Ctx, dep: Deployment): UpstreamCall | und
   if (!path) return undefined;
   let body: Json = ctx.body;
   let changed = ctx.bodyChanged;
+  let structured: UpstreamCall['structured'];
   if (ctx.surface !== wire) {
-    body = ctx.surface === 'openai' ? openaiToAnthropicRequest(body) : anthropicToOpenAIRequest(body);
+    // optimize.structured.native: the provider's own schema mode instead of the translation's schema instruction.
+    const hook = ctx.structuredNative && ctx.surface === 'openai' ? p.adapter.structured : undefined;
+    if (hook) {
+      const { response_format: rf, ...rest } = body;
+      const r = hook.request(openaiToAnthropicRequest(rest), rf, wire);
+      if (r) {
+        body = r.body;
+        structured = { hook, state: r.state };
+        const tag = `structured:native=${r.mode}`;
+        if (!ctx.optimize.includes(tag)) ctx.optimize.push(tag);
+      }
+    }
+    if (!structured) body = ctx.surface === 'openai' ? openaiToAnthropicRequest(body) : anthropicToOpenAIRequest(body);
     changed = true;
   }
   if (body.model !== dep.model) {
@@ -87,5 +102,7 @@ export function buildUpstreamCall(ctx: Ctx, dep: Deployment): UpstreamCall | und
     }
   }
   const raw = ctx.req.raw;
-  return { wire, origin, path: basePath + path, headers, body: !changed && raw ? raw : JSON.stringify(body) };
+  const call: UpstreamCall = { wire, origin, path: basePath + path, headers, body: !changed && raw ? raw : JSON.stringify(body) };
+  if (structured) call.structured = structured;
+  return call;
 }
