@@ -32,6 +32,7 @@ before(async () => {
           support: { summarize: { enabled: true, maxTurns: 6, keepLast: 4, model: 'claude-haiku-4-5' } },
           wx: { structured: { enabled: true } },
           wxprompt: { structured: { enabled: true, native: false } },
+          wxcache: { structured: { enabled: true }, promptCache: { enabled: true, write: 'always', ttl: '5m' } },
         },
       },
     },
@@ -209,4 +210,22 @@ test('structured (OpenAI surface → Claude): a forced-tool answer that does not
   assert.ok(orig, 'the repair row names the request');
   assert.match(orig.optimize!, /structured:native=tool/);
   assert.equal(Number(/wasted_output=(\d+)/.exec(rep.optimize!)![1]), orig.outputTokens);
+});
+
+test('structured + prompt caching (OpenAI surface → Claude): breakpoints are planned on the body actually sent (with the schema tool)', async () => {
+  upstream.length = 0;
+  answer = () => undefined;
+  const body = jsonReq();
+  body.messages[0].content = 'You report the weather for travellers, with care. '.repeat(120);
+  const r = await chat(body, 'wxcache');
+  assert.equal(r.status, 200, r.text);
+  const up = upstream[0]!.body;
+  assert.equal(up.tools.length, 1);
+  // write: always marks the end of the last message; planned on a body without the tool it would land one boundary
+  // early (the end of the system prompt).
+  assert.deepEqual(up.messages.at(-1).content.at(-1).cache_control, { type: 'ephemeral' });
+  assert.equal(JSON.stringify(up.system).includes('cache_control'), false);
+  const [row] = await rowsOf('wxcache');
+  assert.match(row!.optimize!, /pc:write=5m@3\/3/);
+  assert.match(row!.optimize!, /structured:native=tool/);
 });

@@ -24,7 +24,7 @@ import { invalidReason, repairPrompt, schemaOf, unfence } from '../../optimize/s
 import type { GatewayResponse } from '../ctx.js';
 import { pruneTools, trimDocs } from '../../optimize/relevance.js';
 import type { Json, PromptCachePlan } from '../../providers/adapter.js';
-import { openaiToAnthropicRequest, anthropicToOpenAIRequest } from '../../providers/shared/translate-request.js';
+import { wireBody } from './dispatch-request.js';
 import { stablePrefix } from '../../optimize/prefix.js';
 import { TtlPolicy, type Ttl } from '../../optimize/ttl-policy.js';
 import { PrefixLinter } from '../../optimize/lint.js';
@@ -220,7 +220,8 @@ export const context = (o: ContextOptions): Stage => {
     const wire = dep.provider.adapter.wire(dep.model);
     const plan: PromptCachePlan = {};
     if (pc.breakpoints && hook.boundaries && hook.usesBreakpoints?.(wire)) {
-      let body: Json = ctx.surface === wire ? ctx.body : ctx.surface === 'openai' ? openaiToAnthropicRequest(ctx.body) : anthropicToOpenAIRequest(ctx.body);
+      // The body dispatch will send (translation and native structured output included), so boundaries match.
+      let body: Json = ctx.surface === wire ? ctx.body : wireBody(ctx, dep.provider.adapter, wire).body;
       if (body.model !== dep.model) body = { ...body, model: dep.model };
       const bounds = hook.boundaries(body, wire);
       if (bounds?.length) {
