@@ -32,6 +32,7 @@ before(async () => {
           support: { summarize: { enabled: true, maxTurns: 6, keepLast: 4, model: 'claude-haiku-4-5' } },
           wx: { structured: { enabled: true } },
           wxprompt: { structured: { enabled: true, native: false } },
+          wxa: { structured: { enabled: true } },
           wxcache: { structured: { enabled: true }, promptCache: { enabled: true, write: 'always', ttl: '5m' } },
         },
       },
@@ -228,4 +229,33 @@ test('structured + prompt caching (OpenAI surface → Claude): breakpoints are p
   const [row] = await rowsOf('wxcache');
   assert.match(row!.optimize!, /pc:write=5m@3\/3/);
   assert.match(row!.optimize!, /structured:native=tool/);
+});
+
+test('structured (Anthropic surface): a forced tool whose input does not validate against its input_schema gets one repair call', async () => {
+  upstream.length = 0;
+  answer = () => (upstream.length === 1 ? '{"city":"Paris","temp":"twelve"}' : '{"city":"Paris","temp":12}');
+  const weather = { name: 'weather', description: 'Report the weather', input_schema: SCHEMA as Anthropic.Tool.InputSchema };
+  const req = { model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user' as const, content: 'Weather in Paris?' }], tools: [weather], tool_choice: { type: 'tool' as const, name: 'weather' } };
+  const { data, response } = await client.messages.create(req, feature('wxa')).withResponse();
+  assert.equal(response.headers.get('x-costgate-structured'), 'repaired');
+  const use = data.content.find((b) => b.type === 'tool_use')!;
+  assert.equal(use.type, 'tool_use');
+  assert.deepEqual(use.type === 'tool_use' && use.input, { city: 'Paris', temp: 12 });
+  assert.equal(upstream.length, 2, 'exactly one repair call');
+  assert.equal(upstream[1]!.model, 'gpt-4o-mini');
+  assert.ok(JSON.stringify(upstream[1]!.body.messages).includes('twelve'));
+  const rows = await rowsOf('wxa');
+  const rep = rows.find((x) => /structured:repair-call/.test(x.optimize ?? ''))!;
+  const orig = rows.find((x) => x !== rep)!;
+  assert.match(rep.optimize!, new RegExp(`for=${orig.requestId},wasted_output=${orig.outputTokens}`));
+  // A valid input: no repair; a tool that is not forced (tool_choice auto) is not checked.
+  upstream.length = 0;
+  answer = () => (upstream.length === 1 ? '{"city":"Paris","temp":12}' : 'unexpected');
+  const ok = await client.messages.create(req, feature('wxa')).withResponse();
+  assert.equal(ok.response.headers.get('x-costgate-structured'), null);
+  upstream.length = 0;
+  answer = () => 'Sunny.';
+  const auto = await client.messages.create({ ...req, tool_choice: { type: 'auto' } }, feature('wxa')).withResponse();
+  assert.equal(auto.response.headers.get('x-costgate-structured'), null);
+  assert.equal(upstream.length, 1);
 });
