@@ -437,6 +437,11 @@ export const StructuredSchema = z
     maxTokens: z.number().int().positive().default(1024),
     /** Repair model; default: the configured model with the lowest input price. */
     model: z.string().min(1).optional(),
+    /**
+     * Use the serving provider's native JSON-schema mode where its adapter has one (Anthropic: a forced tool whose
+     * input is the answer), instead of a schema instruction in the prompt; validation and the repair call still apply.
+     */
+    native: z.boolean().default(true),
   })
   .strict();
 

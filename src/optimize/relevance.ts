@@ -6,7 +6,10 @@
  *   are always removed (they are costgate's convention, not text for the model);
  * - tool pruning: of the request's tool definitions, the `keep` most relevant are sent; a tool named in `tool_choice`
  *   or called earlier in the conversation is never dropped.
- * OpenAI chat bodies (string content or text parts). New objects are returned; the client's body is not mutated.
+ * Both surfaces: OpenAI chat bodies (string content or text parts) and Anthropic Messages bodies (top-level `system`,
+ * text blocks, the text inside `tool_result` blocks; `tools` with `input_schema`). Only text is rewritten and only
+ * tool definitions are dropped: every other block and field (images, tool_use ids, cache_control, thinking, metadata)
+ * is passed on as it came. New objects are returned; the client's body is not mutated.
  */
 import type { Json } from '../providers/adapter.js';
 import { countText } from '../tokens/count.js';
@@ -40,32 +43,51 @@ type Msg = Record<string, any>;
 
 const partsOf = (m: Msg): string[] => (typeof m.content === 'string' ? [m.content] : Array.isArray(m.content) ? m.content.map((p: Msg) => (p?.type === 'text' && typeof p.text === 'string' ? p.text : '')) : []);
 
-/** The question: the last user message's text with marked documents taken out. */
+/** An Anthropic user message made of tool results only (the answer to tool calls, not the user's words). */
+const onlyToolResults = (m: Msg): boolean => Array.isArray(m.content) && m.content.length > 0 && m.content.every((p: Msg) => p?.type === 'tool_result');
+
+/** The question: the last user message's text with marked documents taken out (Anthropic: not a tool-results turn). */
 export function questionOf(body: Json): string {
   const msgs: Msg[] = Array.isArray(body.messages) ? body.messages : [];
-  for (let i = msgs.length - 1; i >= 0; i--) if (msgs[i]!.role === 'user') return partsOf(msgs[i]!).join(' ').replace(DOC, ' ');
+  for (let i = msgs.length - 1; i >= 0; i--) if (msgs[i]!.role === 'user' && !onlyToolResults(msgs[i]!)) return partsOf(msgs[i]!).join(' ').replace(DOC, ' ');
   return '';
 }
 
-/** Rewrites every text of the body's messages with `f` (a new body; messages whose text is unchanged are shared). */
-function mapTexts(body: Json, f: (t: string) => string): Json {
-  const messages = (body.messages as Msg[]).map((m) => {
-    if (typeof m.content === 'string') {
-      const c = f(m.content);
-      return c === m.content ? m : { ...m, content: c };
-    }
-    if (!Array.isArray(m.content)) return m;
-    let changed = false;
-    const content = m.content.map((p: Msg) => {
-      if (p?.type !== 'text' || typeof p.text !== 'string') return p;
+/**
+ * Rewrites a content value's text with `f`: a string, or the text of text parts / blocks and of the content of
+ * Anthropic `tool_result` blocks. The same value when nothing changed (unchanged parts are shared).
+ */
+function mapContent<T>(c: T, f: (t: string) => string): T {
+  if (typeof c === 'string') return f(c) as T;
+  if (!Array.isArray(c)) return c;
+  let changed = false;
+  const out = c.map((p: Msg) => {
+    if (p?.type === 'text' && typeof p.text === 'string') {
       const t = f(p.text);
       if (t === p.text) return p;
       changed = true;
       return { ...p, text: t };
-    });
-    return changed ? { ...m, content } : m;
+    }
+    if (p?.type === 'tool_result' && p.content !== undefined) {
+      const inner = mapContent(p.content, f);
+      if (inner === p.content) return p;
+      changed = true;
+      return { ...p, content: inner };
+    }
+    return p;
   });
-  return { ...body, messages };
+  return (changed ? out : c) as T;
+}
+
+/** Rewrites every text of the body's messages (and Anthropic's top-level `system`) with `f` (a new body). */
+function mapTexts(body: Json, f: (t: string) => string): Json {
+  // The system first: `f` sees the texts in prompt order.
+  const system = body.system !== undefined ? mapContent(body.system, f) : undefined;
+  const messages = (body.messages as Msg[]).map((m) => {
+    const content = mapContent(m.content, f);
+    return content === m.content ? m : { ...m, content };
+  });
+  return system !== undefined ? { ...body, system, messages } : { ...body, messages };
 }
 
 export interface TrimResult {
@@ -99,22 +121,31 @@ export function trimDocs(body: Json, model: string, o: { topK: number; maxTokens
 
 const toolName = (t: Msg): string | undefined => t?.function?.name ?? t?.name;
 
-/** Tool names the conversation already used (assistant tool_calls) or that tool_choice names. */
+/**
+ * Tool names the conversation already used (OpenAI assistant tool_calls, Anthropic tool_use blocks) or that
+ * tool_choice names (OpenAI `{function:{name}}`, Anthropic `{type:"tool",name}`).
+ */
 export function protectedTools(body: Json): Set<string> {
   const out = new Set<string>();
   const tc = body.tool_choice;
   if (tc && typeof tc === 'object' && typeof tc.function?.name === 'string') out.add(tc.function.name);
+  if (tc && typeof tc === 'object' && tc.type === 'tool' && typeof tc.name === 'string') out.add(tc.name);
   for (const m of (Array.isArray(body.messages) ? body.messages : []) as Msg[]) {
     if (Array.isArray(m.tool_calls)) for (const c of m.tool_calls) if (typeof c?.function?.name === 'string') out.add(c.function.name);
     if (m.role === 'function' && typeof m.name === 'string') out.add(m.name);
+    if (Array.isArray(m.content)) for (const b of m.content as Msg[]) if ((b?.type === 'tool_use' || b?.type === 'server_tool_use') && typeof b.name === 'string') out.add(b.name);
   }
   return out;
 }
 
-export function pruneTools(body: Json, o: { keep: number }): { body: Json; before: number; after: number } | undefined {
+/** An Anthropic server / built-in tool (`type` like `web_search_20250305`): no description to rank, never dropped. */
+const builtIn = (t: Msg, surface: 'openai' | 'anthropic'): boolean => surface === 'anthropic' && typeof t?.type === 'string' && t.type !== 'custom';
+
+export function pruneTools(body: Json, o: { keep: number }, surface: 'openai' | 'anthropic' = 'openai'): { body: Json; before: number; after: number } | undefined {
   const tools = body.tools;
   if (!Array.isArray(tools) || tools.length <= o.keep) return undefined;
   const prot = protectedTools(body);
+  for (const t of tools) if (builtIn(t, surface)) prot.add(toolName(t) ?? '');
   const texts = tools.map((t: Msg) => `${toolName(t) ?? ''} ${(toolName(t) ?? '').replace(/[_-]/g, ' ')} ${t?.function?.description ?? t?.description ?? ''}`);
   const scores = bm25(questionOf(body), texts);
   const order = tools.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
@@ -123,7 +154,21 @@ export function pruneTools(body: Json, o: { keep: number }): { body: Json; befor
     if (keep.size >= o.keep) break;
     keep.add(i);
   }
-  const kept = tools.filter((_, i) => keep.has(i));
-  if (kept.length === tools.length) return undefined;
+  if (keep.size === tools.length) return undefined;
+  const kept: Msg[] = [];
+  // Anthropic: a client's cache_control breakpoint on a dropped tool moves to the last kept tool before it (the end of
+  // the same, now shorter, tools section), so the client's breakpoints keep their number and order (TTL order too).
+  let carry: unknown;
+  tools.forEach((t: Msg, i) => {
+    if (keep.has(i)) {
+      kept.push(t);
+      return;
+    }
+    if (surface !== 'anthropic' || !t?.cache_control) return;
+    const last = kept[kept.length - 1];
+    if (last && !last.cache_control) kept[kept.length - 1] = { ...last, cache_control: t.cache_control };
+    else if (!last) carry ??= t.cache_control;
+  });
+  if (carry && kept[0] && !kept[0].cache_control) kept[0] = { ...kept[0], cache_control: carry };
   return { body: { ...body, tools: kept }, before: tools.length, after: kept.length };
 }

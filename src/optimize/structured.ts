@@ -1,7 +1,8 @@
 /**
- * Structured output without retry loops: when a request asked for `response_format: json_schema` and the answer does
- * not validate (the Anthropic wire has no native JSON-schema mode — the adapters turn the schema into an instruction —
- * and non-strict OpenAI schemas are not enforced), costgate makes at most ONE cheap repair call: only the bad output
+ * Structured output without retry loops: when a request asked for `response_format: json_schema` (OpenAI surface), or
+ * forces a tool with `tool_choice` (Anthropic surface), and the answer does not validate (non-strict OpenAI schemas and
+ * forced Anthropic tools are not enforced; with `native: false` an Anthropic deployment gets the schema as an
+ * instruction only), costgate makes at most ONE cheap repair call: only the bad output
  * and the schema, to the cheapest configured model, never the whole prompt again. A valid repair replaces the answer's
  * content; otherwise the original answer goes back unchanged.
  */
@@ -50,6 +51,17 @@ export function invalidReason(content: string, schema: Json): string | undefined
 export function schemaOf(body: Json): Json | undefined {
   const rf = body.response_format;
   return rf?.type === 'json_schema' && rf.json_schema?.schema && typeof rf.json_schema.schema === 'object' ? rf.json_schema.schema : undefined;
+}
+
+/**
+ * Anthropic Messages: the schema of the tool `tool_choice` forces (`{type: "tool", name}`), a client-defined tool with
+ * an `input_schema`. Anthropic calls a forced tool, but checks its input against the schema only for `strict` tools.
+ */
+export function forcedToolOf(body: Json): { name: string; schema: Json } | undefined {
+  const tc = body.tool_choice;
+  if (tc?.type !== 'tool' || typeof tc.name !== 'string' || !Array.isArray(body.tools)) return undefined;
+  const t = body.tools.find((x: Json) => x?.name === tc.name && (x.type === undefined || x.type === 'custom'));
+  return t && t.input_schema && typeof t.input_schema === 'object' ? { name: tc.name, schema: t.input_schema } : undefined;
 }
 
 export function repairPrompt(bad: string, schema: Json, reason: string, maxTokens: number): Json {

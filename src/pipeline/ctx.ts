@@ -153,6 +153,11 @@ export interface Ctx {
   promptCache?: { wire: Wire; deployment: string; plan: import('../providers/adapter.js').PromptCachePlan };
   /** Token-optimization decisions and findings (`pc:…`, `lint:…`), recorded in the ledger's `optimize` column. */
   optimize: string[];
+  /**
+   * Set by the context stage (`optimize.structured` with `native`): an OpenAI-surface json_schema request may use the
+   * serving provider's native schema mode (the adapter's `structured` hook, applied per deployment by dispatch).
+   */
+  structuredNative?: boolean;
   /** The request's stable prefix (tools + system): hash and tokens, for the prompt-cache report. */
   prefix?: { hash: string; tokens: number };
   /** Set by the fingerprint stage (when on): the client request's fingerprint, for duplicate-call accounting. */

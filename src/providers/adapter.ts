@@ -30,6 +30,23 @@ export interface ProviderAdapter {
   prepare?(body: Json, op: Operation, wire: Wire): Json;
   /** Provider prompt caching (the context stage plans, the adapter writes the provider's own request fields). */
   promptCache?: PromptCacheHook;
+  /** The provider's native JSON-schema mode for translated OpenAI `response_format: json_schema` requests. */
+  structured?: StructuredHook;
+}
+
+/**
+ * Native structured output for an OpenAI-surface request with `response_format: {type: "json_schema"}` served on a
+ * wire that has no such field (Anthropic: a forced tool). Dispatch translates the request without its
+ * `response_format`, lets the hook add the native mode, and gives every response of that call to the hook, which
+ * turns it back into a plain answer whose text is the JSON (as the client asked). Pure transforms, no I/O.
+ */
+export interface StructuredHook {
+  /** The body (already in `wire`) with the native mode for `responseFormat`; undefined when it does not apply. */
+  request(body: Json, responseFormat: Json, wire: Wire): { body: Json; mode: string; state: Json } | undefined;
+  /** A whole response body in `wire` → the same response with the structured answer as its text. */
+  response(json: Json, state: Json): Json;
+  /** A rewriter for one stream's parsed events in `wire` (each event in, the events to relay instead out). */
+  stream(state: Json): (type: string, data: Json) => { type: string; data: Json }[];
 }
 
 /** One stable-prefix boundary of a request in the provider's wire format (see providers/anthropic/prompt-cache.ts). */

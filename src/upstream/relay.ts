@@ -18,7 +18,7 @@ import { elapsed } from '../pipeline/ctx.js';
 import { GatewayError } from '../pipeline/errors.js';
 import { fromBodyError, malformed, redactKey, transient, type AttemptFailure } from '../pipeline/stages/upstream-errors.js';
 import { createStreamProcessor } from '../providers/shared/stream.js';
-import { SseSplitter, sseEvent } from '../providers/shared/sse.js';
+import { SseSplitter, sseEvent, type SseEvent } from '../providers/shared/sse.js';
 import { incompleteStreamUsage, estimateUsage, recordAttempt, responseHeaders } from './attempt-log.js';
 
 export interface RelayOptions {
@@ -80,6 +80,22 @@ export async function relayStream(o: RelayOptions): Promise<{ response: GatewayR
 async function* relay(o: RelayOptions, verdict: Verdict): AsyncGenerator<string | Buffer, void> {
   const { ctx, dep, res } = o;
   const proc = createStreamProcessor(o.call.wire, ctx.surface, ctx.clientWantsUsage);
+  // Native structured output (a translated call only): the provider's hook rewrites each event before translation.
+  const rewrite = o.call.structured?.hook.stream(o.call.structured.state);
+  const events = (ev: SseEvent): SseEvent[] => {
+    if (!rewrite || ev.data === undefined) return [ev];
+    let d: Record<string, any>;
+    try {
+      d = JSON.parse(ev.data);
+    } catch {
+      return [ev];
+    }
+    if (!d || typeof d !== 'object') return [ev];
+    return rewrite(ev.event ?? d.type, d).map((x) => {
+      const data = JSON.stringify(x.data);
+      return { raw: sseEvent(data, x.type).slice(0, -2), event: x.type, data };
+    });
+  };
   const split = new SseSplitter();
   const body = res.body;
   let sent = false;
@@ -112,9 +128,11 @@ async function* relay(o: RelayOptions, verdict: Verdict): AsyncGenerator<string 
       // which spares re-encoding the events' text. Otherwise the processed text is sent.
       let exact = true;
       for (const chunk of chunks) {
-        for (const ev of split.push(chunk)) {
-          out += proc.push(ev);
-          exact &&= proc.forwarded;
+        for (const e of split.push(chunk)) {
+          for (const ev of events(e)) {
+            out += proc.push(ev);
+            exact &&= proc.forwarded;
+          }
         }
         exact &&= split.exact;
       }

@@ -10,20 +10,22 @@
  * - lossless compression (`optimize.compress`): JSON tool results minified;
  * - retrieved-context trim (`optimize.trim`), tool pruning (`optimize.tools`), conversation summarisation
  *   (`optimize.summarize`, an own upstream call through the gateway) — these replace `ctx.body` only when switched on
- *   (the client's object is copied, never mutated);
- * - structured output (`optimize.structured`): after the response, a json_schema answer that does not validate gets
- *   at most one repair call (src/optimize/structured.ts).
+ *   (the client's object is copied, never mutated); both surfaces (OpenAI chat and Anthropic Messages bodies);
+ * - structured output (`optimize.structured`): on the OpenAI surface the provider's native schema mode where the
+ *   serving adapter has one (`ctx.structuredNative`, applied by dispatch); after the response, a json_schema answer
+ *   (OpenAI surface) or a forced tool's input (Anthropic surface) that does not validate gets at most one repair call
+ *   (src/optimize/structured.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Stage } from '../compose.js';
 import type { Ctx } from '../ctx.js';
 import type { Deployment } from '../../config/load.js';
 import type { OptimizeConfig, PromptCacheConfig, SummarizeConfig, TrimConfig, ToolPruneConfig, StructuredConfig } from '../../config/schema.js';
-import { invalidReason, repairPrompt, schemaOf, unfence } from '../../optimize/structured.js';
+import { forcedToolOf, invalidReason, repairPrompt, schemaOf, unfence } from '../../optimize/structured.js';
 import type { GatewayResponse } from '../ctx.js';
 import { pruneTools, trimDocs } from '../../optimize/relevance.js';
 import type { Json, PromptCachePlan } from '../../providers/adapter.js';
-import { openaiToAnthropicRequest, anthropicToOpenAIRequest } from '../../providers/shared/translate-request.js';
+import { wireBody } from './dispatch-request.js';
 import { stablePrefix } from '../../optimize/prefix.js';
 import { TtlPolicy, type Ttl } from '../../optimize/ttl-policy.js';
 import { PrefixLinter } from '../../optimize/lint.js';
@@ -80,6 +82,47 @@ export function affinityOrder(deps: Deployment[], key: string): Deployment[] {
   return [...group.map((g) => g.d), ...deps.slice(n)];
 }
 
+/** Where a structured answer is in a response body (per surface), and how to put a repaired one back. */
+interface Target {
+  schema: Json;
+  get(j: Json): string | undefined;
+  set(j: Json, text: string): void;
+  /** Output tokens of the rejected answer (the retry waste). */
+  wasted(j: Json): number;
+  /** Whether a (schema-valid) repaired text can replace the answer. */
+  accepts(text: string): boolean;
+}
+
+function openaiTarget(schema: Json | undefined): Target | undefined {
+  if (!schema) return undefined;
+  return {
+    schema,
+    get: (j) => (typeof j.choices?.[0]?.message?.content === 'string' ? j.choices[0].message.content : undefined),
+    set: (j, text) => void (j.choices[0].message.content = text),
+    wasted: (j) => Number(j.usage?.completion_tokens ?? 0),
+    accepts: () => true,
+  };
+}
+
+function anthropicTarget(tool: { name: string; schema: Json } | undefined): Target | undefined {
+  if (!tool) return undefined;
+  const block = (j: Json): Json | undefined => (Array.isArray(j.content) ? j.content.find((b: Json) => b?.type === 'tool_use' && b.name === tool.name) : undefined);
+  return {
+    schema: tool.schema,
+    get: (j) => {
+      const b = block(j);
+      return b ? JSON.stringify(b.input ?? {}) : undefined;
+    },
+    set: (j, text) => void (block(j)!.input = JSON.parse(text)),
+    wasted: (j) => Number(j.usage?.output_tokens ?? 0),
+    // A tool's input is an object.
+    accepts: (text) => {
+      const v = JSON.parse(text);
+      return v !== null && typeof v === 'object' && !Array.isArray(v);
+    },
+  };
+}
+
 export const context = (o: ContextOptions): Stage => {
   const policies = new Map<string, TtlPolicy>();
   const summaries = new SummaryCache();
@@ -97,14 +140,17 @@ export const context = (o: ContextOptions): Stage => {
     if (ctx.req.repairCall) ctx.optimize.push(ctx.req.repairCall);
     const s = settingsFor(o.optimize, ctx.meta.feature);
     const st = s.structured;
-    if (!st.enabled || !o.internalChat || ctx.req.repairCall || ctx.req.summaryCall || ctx.surface !== 'openai' || ctx.body.stream === true) return before(ctx, s, next);
-    const schema = schemaOf(ctx.body);
+    if (st.enabled && st.native && ctx.surface === 'openai' && !ctx.req.repairCall && schemaOf(ctx.body)) ctx.structuredNative = true;
+    if (!st.enabled || !o.internalChat || ctx.req.repairCall || ctx.req.summaryCall || ctx.body.stream === true) return before(ctx, s, next);
+    // OpenAI surface: response_format json_schema → the message content. Anthropic surface: a tool forced by
+    // tool_choice → that tool_use's input, checked against the tool's input_schema (a forced tool is not strict).
+    const target = ctx.surface === 'openai' ? openaiTarget(schemaOf(ctx.body)) : anthropicTarget(forcedToolOf(ctx.body));
     const res = await before(ctx, s, next);
-    return schema ? repair(ctx, res, schema, st) : res;
+    return target ? repair(ctx, res, target, st) : res;
   };
 
-  /** At most one repair call for an answer that does not validate against the request's json_schema. */
-  async function repair(ctx: Ctx, res: GatewayResponse, schema: Json, st: StructuredConfig): Promise<GatewayResponse> {
+  /** At most one repair call for an answer that does not validate against the request's schema. */
+  async function repair(ctx: Ctx, res: GatewayResponse, t: Target, st: StructuredConfig): Promise<GatewayResponse> {
     if (res.status !== 200 || res.body === undefined) return res;
     let j: Json;
     try {
@@ -112,24 +158,25 @@ export const context = (o: ContextOptions): Stage => {
     } catch {
       return res;
     }
-    const msg = j.choices?.[0]?.message;
-    if (typeof msg?.content !== 'string') return res;
-    const reason = invalidReason(unfence(msg.content), schema);
+    const answer = t.get(j);
+    if (answer === undefined) return res;
+    const { schema } = t;
+    const reason = invalidReason(unfence(answer), schema);
     if (!reason) {
-      if (unfence(msg.content) === msg.content) return res;
-      msg.content = unfence(msg.content);
+      if (unfence(answer) === answer) return res;
+      t.set(j, unfence(answer));
       return rewrite(res, j, 'unfenced');
     }
-    const wasted = Number(j.usage?.completion_tokens ?? 0);
+    const wasted = t.wasted(j);
     let fixed: string | undefined;
     try {
-      const out = unfence(await o.internalChat!({ model: st.model, body: repairPrompt(msg.content, schema, reason, st.maxTokens), headers: ctx.req.headers, note: `structured:repair-call,for=${ctx.id},wasted_output=${wasted}` }));
-      if (!invalidReason(out, schema)) fixed = out;
+      const out = unfence(await o.internalChat!({ model: st.model, body: repairPrompt(answer, schema, reason, st.maxTokens), headers: ctx.req.headers, note: `structured:repair-call,for=${ctx.id},wasted_output=${wasted}` }));
+      if (!invalidReason(out, schema) && t.accepts(out)) fixed = out;
     } catch {
       fixed = undefined;
     }
     if (fixed === undefined) return rewrite(res, undefined, 'invalid');
-    msg.content = fixed;
+    t.set(j, fixed);
     return rewrite(res, j, 'repaired');
   }
 
@@ -142,9 +189,9 @@ export const context = (o: ContextOptions): Stage => {
   async function before(ctx: Ctx, s: ReturnType<typeof settingsFor>, next: () => Promise<GatewayResponse>): Promise<GatewayResponse> {
     if (ctx.req.summaryCall) ctx.optimize.push('summarize:call');
     const pc = s.promptCache;
-    const sum = s.summarize.enabled && o.summarize && !ctx.req.summaryCall && ctx.surface === 'openai';
-    const trim = s.trim.enabled && ctx.surface === 'openai';
-    const tools = s.tools.enabled && ctx.surface === 'openai';
+    const sum = s.summarize.enabled && o.summarize && !ctx.req.summaryCall;
+    const trim = s.trim.enabled;
+    const tools = s.tools.enabled;
     if (!pc.enabled && !s.lint && !s.compress && !s.instruction && !sum && !trim && !tools) return next();
     if (trim) {
       const t = trimDocs(ctx.body, ctx.model, s.trim);
@@ -155,7 +202,7 @@ export const context = (o: ContextOptions): Stage => {
       }
     }
     if (tools) {
-      const t = pruneTools(ctx.body, s.tools);
+      const t = pruneTools(ctx.body, s.tools, ctx.surface);
       if (t) {
         ctx.body = t.body;
         ctx.bodyChanged = true;
@@ -185,7 +232,7 @@ export const context = (o: ContextOptions): Stage => {
   };
 
   async function summarize(ctx: Ctx, cfg: SummarizeConfig): Promise<void> {
-    const p: SummaryPlan | undefined = planSummary(ctx.body, ctx.model, cfg, cfg.model ?? '');
+    const p: SummaryPlan | undefined = planSummary(ctx.body, ctx.model, cfg, cfg.model ?? '', ctx.surface);
     if (!p) return;
     let got: { text: string; made: boolean };
     try {
@@ -218,7 +265,8 @@ export const context = (o: ContextOptions): Stage => {
     const wire = dep.provider.adapter.wire(dep.model);
     const plan: PromptCachePlan = {};
     if (pc.breakpoints && hook.boundaries && hook.usesBreakpoints?.(wire)) {
-      let body: Json = ctx.surface === wire ? ctx.body : ctx.surface === 'openai' ? openaiToAnthropicRequest(ctx.body) : anthropicToOpenAIRequest(ctx.body);
+      // The body dispatch will send (translation and native structured output included), so boundaries match.
+      let body: Json = ctx.surface === wire ? ctx.body : wireBody(ctx, dep.provider.adapter, wire).body;
       if (body.model !== dep.model) body = { ...body, model: dep.model };
       const bounds = hook.boundaries(body, wire);
       if (bounds?.length) {

@@ -53,6 +53,8 @@ export const defer = (batcher: Batcher, deferOptional = false): Stage =>
     }
     const dep = ctx.route!.deployments[0]!;
     if (!BATCH_PROVIDER_TYPES.has(dep.provider.type)) throw bad(`Provider '${dep.provider.name}' (${dep.provider.type}) has no batch API; send the call without x-costgate-defer.`);
+    // The batch result is translated back without a provider's structured-output hook: no native schema mode here.
+    ctx.structuredNative = false;
     const call = buildUpstreamCall(ctx, dep);
     if (!call) throw bad(`Deployment '${dep.name}' cannot serve this call in a batch.`);
     const store = await batcher.store();

@@ -4,7 +4,7 @@
  */
 import type { Ctx } from '../ctx.js';
 import type { Deployment } from '../../config/load.js';
-import type { Json, Wire } from '../../providers/adapter.js';
+import type { Json, ProviderAdapter, StructuredHook, Wire } from '../../providers/adapter.js';
 import { openaiToAnthropicRequest, anthropicToOpenAIRequest } from '../../providers/shared/translate-request.js';
 import { GatewayError } from '../errors.js';
 
@@ -14,6 +14,8 @@ export interface UpstreamCall {
   path: string;
   headers: Record<string, string>;
   body: string | Buffer;
+  /** The provider's native JSON-schema mode was used: its hook turns the responses back (dispatch, relay). */
+  structured?: { hook: StructuredHook; state: Json };
 }
 
 const originCache = new WeakMap<object, { origin: string; basePath: string }>();
@@ -32,6 +34,21 @@ function splitBase(p: Deployment['provider']): { origin: string; basePath: strin
 /** Client headers a same-wire Anthropic upstream should still see (beta features change behaviour and price). */
 const ANTHROPIC_PASS = ['anthropic-beta'];
 
+/**
+ * The request body in another wire than the client's: translated, and with the provider's native JSON-schema mode
+ * when the context stage allowed it (optimize.structured.native) and the adapter has one for this request — instead
+ * of the translation's schema instruction. The context stage plans prompt caching on this same body.
+ */
+export function wireBody(ctx: Ctx, adapter: ProviderAdapter, wire: Wire): { body: Json; structured?: { hook: StructuredHook; state: Json; mode: string } } {
+  const hook = ctx.structuredNative && ctx.surface === 'openai' && wire !== 'openai' ? adapter.structured : undefined;
+  if (hook) {
+    const { response_format: rf, ...rest } = ctx.body;
+    const r = hook.request(openaiToAnthropicRequest(rest), rf, wire);
+    if (r) return { body: r.body, structured: { hook, state: r.state, mode: r.mode } };
+  }
+  return { body: ctx.surface === 'openai' ? openaiToAnthropicRequest(ctx.body) : anthropicToOpenAIRequest(ctx.body) };
+}
+
 export function buildUpstreamCall(ctx: Ctx, dep: Deployment): UpstreamCall | undefined {
   const p = dep.provider;
   const wire = p.adapter.wire(dep.model);
@@ -39,8 +56,15 @@ export function buildUpstreamCall(ctx: Ctx, dep: Deployment): UpstreamCall | und
   if (!path) return undefined;
   let body: Json = ctx.body;
   let changed = ctx.bodyChanged;
+  let structured: { hook: StructuredHook; state: Json; mode: string } | undefined;
   if (ctx.surface !== wire) {
-    body = ctx.surface === 'openai' ? openaiToAnthropicRequest(body) : anthropicToOpenAIRequest(body);
+    const w = wireBody(ctx, p.adapter, wire);
+    body = w.body;
+    if (w.structured) {
+      structured = w.structured;
+      const tag = `structured:native=${w.structured.mode}`;
+      if (!ctx.optimize.includes(tag)) ctx.optimize.push(tag);
+    }
     changed = true;
   }
   if (body.model !== dep.model) {
@@ -87,5 +111,7 @@ export function buildUpstreamCall(ctx: Ctx, dep: Deployment): UpstreamCall | und
     }
   }
   const raw = ctx.req.raw;
-  return { wire, origin, path: basePath + path, headers, body: !changed && raw ? raw : JSON.stringify(body) };
+  const call: UpstreamCall = { wire, origin, path: basePath + path, headers, body: !changed && raw ? raw : JSON.stringify(body) };
+  if (structured) call.structured = { hook: structured.hook, state: structured.state };
+  return call;
 }

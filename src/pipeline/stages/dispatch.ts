@@ -169,7 +169,10 @@ async function attempt(ctx: Ctx, dep: Deployment, call: UpstreamCall, o: Dispatc
     json = JSON.parse(bytes.toString('utf8'));
     const problem = shapeProblem(json, call, ctx);
     if (problem) return fail(malformed(dep.name, res.statusCode, problem), res.statusCode);
-    if (call.wire !== ctx.surface) body = JSON.stringify(call.wire === 'anthropic' ? anthropicToOpenAIResponse(json) : openaiToAnthropicResponse(json));
+    if (call.wire !== ctx.surface) {
+      const j = call.structured ? call.structured.hook.response(json, call.structured.state) : json;
+      body = JSON.stringify(call.wire === 'anthropic' ? anthropicToOpenAIResponse(j) : openaiToAnthropicResponse(j));
+    }
   } catch (e) {
     return fail(malformed(dep.name, res.statusCode, (e as Error).message), res.statusCode);
   }

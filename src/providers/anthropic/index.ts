@@ -1,6 +1,7 @@
 /** Anthropic Messages API. */
 import type { ProviderAdapter } from '../adapter.js';
 import { anthropicPromptCache } from './prompt-cache.js';
+import { anthropicStructured } from './structured.js';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
 
@@ -23,4 +24,6 @@ export const anthropic: ProviderAdapter = {
     minTokens: anthropicPromptCache.minTokens,
     apply: (body, plan, wire) => (wire === 'anthropic' ? anthropicPromptCache.apply(body, plan) : { body, applied: [] }),
   },
+  // json_schema requests from the OpenAI surface: a forced tool (src/providers/anthropic/structured.ts).
+  structured: anthropicStructured,
 };

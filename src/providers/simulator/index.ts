@@ -7,6 +7,7 @@ import { bearer } from '../openai/index.js';
 import { anthropicHeaders } from '../anthropic/index.js';
 import { anthropicPromptCache } from '../anthropic/prompt-cache.js';
 import { openaiPromptCache } from '../openai/prompt-cache.js';
+import { anthropicStructured } from '../anthropic/structured.js';
 
 export const simulatorWire = (model: string): Wire => (model.startsWith('claude') ? 'anthropic' : 'openai');
 
@@ -25,4 +26,6 @@ export const simulator: ProviderAdapter = {
     minTokens: anthropicPromptCache.minTokens,
     apply: (body, plan, wire) => (wire === 'anthropic' ? anthropicPromptCache.apply(body, plan) : openaiPromptCache.apply(body, plan)),
   },
+  // On its Anthropic wire, Anthropic's native schema mode (a forced tool), which the simulator answers with a tool_use.
+  structured: anthropicStructured,
 };

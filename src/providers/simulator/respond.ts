@@ -65,7 +65,7 @@ function endsWithToolResult(body: Json): boolean {
   return Array.isArray(last.content) && last.content.some((b: Json) => b.type === 'tool_result');
 }
 
-function pickTool(body: Json, wire: 'openai' | 'anthropic'): { name: string; schema: Json } | undefined {
+function pickTool(body: Json, wire: 'openai' | 'anthropic'): { name: string; schema: Json; forced: boolean } | undefined {
   const tc = body.tool_choice;
   // OpenAI custom (free-form) tools have no JSON-Schema arguments to fill, and `allowed_tools` narrows the set.
   const allowed = wire === 'openai' && tc?.type === 'allowed_tools' ? new Set((tc.allowed_tools?.tools ?? []).map((x: Json) => x.function?.name)) : undefined;
@@ -76,7 +76,16 @@ function pickTool(body: Json, wire: 'openai' | 'anthropic'): { name: string; sch
   if (tc === 'none' || tc?.type === 'none') return undefined;
   const forced = wire === 'openai' ? tc?.function?.name : tc?.type === 'tool' ? tc.name : undefined;
   const t = forced ? tools.find((x) => name(x) === forced) : tools[0];
-  return t ? { name: name(t), schema: schema(t) } : undefined;
+  return t ? { name: name(t), schema: schema(t), forced: forced !== undefined && forced === name(t) } : undefined;
+}
+
+function isJsonObject(s: string): boolean {
+  try {
+    const v = JSON.parse(s);
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+  } catch {
+    return false;
+  }
 }
 
 function jsonSchemaOf(body: Json): Json | undefined | null {
@@ -144,8 +153,13 @@ export function respond(model: SimModel, wire: 'openai' | 'anthropic', body: Jso
   const tool = pickTool(body, wire);
   const schema = jsonSchemaOf(body);
   const hooked = opts.answer?.(model.id, body);
-  if (hooked !== undefined) text = hooked;
-  else if (tool) {
+  if (hooked !== undefined) {
+    // A tool forced by name is always called (as the providers do): a hooked JSON object answer becomes its input.
+    if (tool?.forced && isJsonObject(hooked)) {
+      toolCalls.push({ id: `call_${seed.toString(36)}${choice}`, name: tool.name, args: hooked });
+      finish = 'tool_calls';
+    } else text = hooked;
+  } else if (tool) {
     toolCalls.push({ id: `call_${seed.toString(36)}${choice}`, name: tool.name, args: JSON.stringify(instanceOf(tool.schema, seed)) });
     finish = 'tool_calls';
   } else if (schema !== null) text = JSON.stringify(instanceOf(schema ?? {}, seed));
