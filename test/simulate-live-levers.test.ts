@@ -300,3 +300,43 @@ test('simulate: the semantic-cache prediction (from shadow-mode records at the p
     await sim.close();
   }
 });
+
+test('simulate: a combined policy (routing, exact cache, semantic cache, output caps) matches a live replay within 2 %', { timeout: 60_000 }, async () => {
+  const sim: Simulator = await startSimulator({ defaultOutputTokens: 64 });
+  try {
+    const base = { providers: { sim: { type: 'simulator' as const, baseUrl: sim.baseUrl } }, ledger: { store: 'memory' as const } };
+    // faq: rephrased questions; chat: exact repeats (deterministic calls, so the default cache settings apply).
+    const faq = paraphraseWorkload(3, QUESTIONS.slice(0, 8));
+    const chat = repeatWorkload()
+      .slice(0, 32)
+      .map((r) => ({ body: { ...r.body, temperature: 0 }, feature: 'chat' }));
+    const reqs = faq.flatMap((r, i) => [r, ...(chat[i] ? [chat[i]!] : [])]);
+    // The recording run: fingerprints (duplicate-share alert on), and the semantic cache in shadow mode for faq only
+    // (the response cache is on only where the shadow records need it, so chat's repeats are paid as recorded).
+    const rec = await record(
+      base,
+      { alerts: { enabled: true, interval: '1h' }, cache: { enabled: false, semanticLayer: LAYER, features: { faq: { enabled: true, semantic: 'shadow', threshold: 0.8 } } } },
+      reqs,
+      ['routing: { strong: gpt-4o, weak: gpt-4o-mini, strongShare: 0, features: [faq] }\nexactCache: { ttlMs: 3600000 }\nsemanticCache: { threshold: 0.8 }\noutputCap: { maxTokens: 24 }'],
+    );
+    const r = rec.results[0]!;
+    for (const l of ['routing', 'exactCache', 'semanticCache', 'outputCap']) assert.ok(lever(r, l).touched > 0, `${l} changed nothing`);
+    const rows = await live(
+      base,
+      {
+        routing: { all: true, strong: 'gpt-4o', weak: 'gpt-4o-mini', rules: [{ name: 'faq-weak', when: { task: ['faq'], requested: ['gpt-4o'] }, model: '@weak' }] },
+        cache: { enabled: true, ttl: '1h', semanticLayer: LAYER, features: { faq: { semantic: 'on', threshold: 0.8 } } },
+        limits: { defaultMaxTokens: 24, maxTokensCeiling: 24 },
+      },
+      reqs,
+    );
+    console.log(`combined: waterfall ${r.levers.map((l) => `${l.lever} ${l.cumulativeNanos}`).join(', ')}; live hits exact ${rows.filter((x) => x.cacheStatus === 'exact').length}, semantic ${rows.filter((x) => x.cacheStatus === 'semantic').length}`);
+    // The waterfall's cache levers served the calls the live caches did.
+    assert.equal(rows.filter((x) => x.cacheStatus === 'exact').length, lever(r, 'exactCache').touched);
+    assert.equal(rows.filter((x) => x.cacheStatus === 'semantic').length, lever(r, 'semanticCache').touched);
+    compare('routing + exact + semantic + output caps', r.baselineNanos, r.combinedNanos, total(rows));
+    assert.ok(r.combinedNanos < r.baselineNanos * 0.5, 'the policy saves');
+  } finally {
+    await sim.close();
+  }
+});

@@ -69,6 +69,11 @@ export function applyLever(name: LeverName, calls: SimCall[], p: WhatIfPolicy): 
         if (c.served || !c.fingerprint) return c;
         const key = `${c.model}|${c.fingerprint}`;
         const at = seen.get(key);
+        // Served from the response cache as recorded: already free (not a change), and its entry was there.
+        if (c.cacheHit) {
+          if (at === undefined) seen.set(key, c.ts);
+          return c;
+        }
         if (at !== undefined && c.ts - at <= ttl) {
           touched++;
           return { ...c, served: 'exact' as const };
