@@ -99,11 +99,12 @@ export function applyLever(name: LeverName, calls: SimCall[], p: WhatIfPolicy): 
         return { ...c, served: 'semantic' as const };
       });
       let risk = good + bad ? `shadow precision ${pct(good / (good + bad))} (${bad} of ${good + bad} would-be hits answered differently)` : 'shadow hits without a verdict';
-      // The shadow run accepted its would-be hits at its own threshold; at a higher one a question whose content words
-      // differ needs more cosine (the layer's perUnmatched per word) than its recorded score says, so records below
-      // this threshold mean the count may be high (measured: README "Checked against a live replay").
+      // Exact when the shadow run used this threshold. From one at a lower threshold it is approximate: at a higher one
+      // a question whose content words differ needs more cosine (the layer's perUnmatched per word) than its recorded
+      // score says, and the lower run's extra would-be hits were left out of its index (README "Checked against a
+      // live replay"). Records below this threshold say the run was lower.
       const lowest = Math.min(...shadowed.map((c) => c.shadow!.score));
-      if (lowest < th) risk += `; shadow records go down to ${lowest.toFixed(3)}: a shadow run below this threshold may over-count hits (record one at ${th})`;
+      if (lowest < th) risk += `; shadow records go down to ${lowest.toFixed(3)}: from a shadow run below this threshold the count is approximate (record one at ${th})`;
       return { calls: out, touched, risk };
     }
     case 'promptCache':
