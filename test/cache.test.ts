@@ -488,6 +488,8 @@ test('semantic hook: shadow mode does not serve; the ledger records the would-be
     assert.deepEqual(rows.map((x) => x.cacheStatus), ['miss', 'shadow', 'shadow', 'miss', 'shadow']);
     assert.deepEqual(rows.map((x) => x.shadowMatch), [null, true, true, null, false]);
     assert.deepEqual(rows.map((x) => x.cacheScore), [null, 0.95, 0.95, null, 0.95]);
+    // Would-be hits are not indexed (with `on` they would have been served, not stored): the index is the one `on` has.
+    assert.deepEqual(semantic.entries.map((x) => x.text), ['How tall is Mount Everest?', 'Who wrote Hamlet?']);
     for (const x of rows) {
       assert.ok(x.costNanos > 0, 'a shadow call is paid for');
       assert.equal(x.avoidedCostNanos, 0);

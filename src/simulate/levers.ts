@@ -41,6 +41,8 @@ export function applyLever(name: LeverName, calls: SimCall[], p: WhatIfPolicy): 
     case 'routing': {
       const r = p.routing;
       if (!r) return undefined;
+      // The moved calls keep their recorded token counts: the weak model is assumed to read the prompt in as many tokens
+      // (same tokenizer family) and to answer at the same length.
       const feats = r.features ? new Set(r.features) : undefined;
       let touched = 0;
       let candidates = 0;
@@ -56,6 +58,8 @@ export function applyLever(name: LeverName, calls: SimCall[], p: WhatIfPolicy): 
       return { calls: out, touched, risk, ...(candidates === 0 ? { na: `no calls on ${r.strong}` } : {}) };
     }
     case 'exactCache': {
+      // Every repeat within the TTL counts, sampled calls included (their fingerprints repeat too): the live
+      // equivalent is the response cache with `nonDeterministic: true`, or clients sending temperature 0 / a seed.
       if (!p.exactCache) return undefined;
       if (!calls.some((c) => c.fingerprint)) return { calls, touched: 0, risk: 'none (identical prompts)', na: 'the source records no prompt fingerprints (the ledger records them while alerts.rules.duplicateShare is on; it keeps no request bodies)' };
       const ttl = p.exactCache.ttlMs;
@@ -65,6 +69,11 @@ export function applyLever(name: LeverName, calls: SimCall[], p: WhatIfPolicy): 
         if (c.served || !c.fingerprint) return c;
         const key = `${c.model}|${c.fingerprint}`;
         const at = seen.get(key);
+        // Served from the response cache as recorded: already free (not a change), and its entry was there.
+        if (c.cacheHit) {
+          if (at === undefined) seen.set(key, c.ts);
+          return c;
+        }
         if (at !== undefined && c.ts - at <= ttl) {
           touched++;
           return { ...c, served: 'exact' as const };
@@ -89,7 +98,13 @@ export function applyLever(name: LeverName, calls: SimCall[], p: WhatIfPolicy): 
         else if (c.shadow.match === false) bad++;
         return { ...c, served: 'semantic' as const };
       });
-      const risk = good + bad ? `shadow precision ${pct(good / (good + bad))} (${bad} of ${good + bad} would-be hits answered differently)` : 'shadow hits without a verdict';
+      let risk = good + bad ? `shadow precision ${pct(good / (good + bad))} (${bad} of ${good + bad} would-be hits answered differently)` : 'shadow hits without a verdict';
+      // Exact when the shadow run used this threshold. From one at a lower threshold it is approximate: at a higher one
+      // a question whose content words differ needs more cosine (the layer's perUnmatched per word) than its recorded
+      // score says, and the lower run's extra would-be hits were left out of its index (README "Checked against a
+      // live replay"). Records below this threshold say the run was lower.
+      const lowest = Math.min(...shadowed.map((c) => c.shadow!.score));
+      if (lowest < th) risk += `; shadow records go down to ${lowest.toFixed(3)}: from a shadow run below this threshold the count is approximate (record one at ${th})`;
       return { calls: out, touched, risk };
     }
     case 'promptCache':

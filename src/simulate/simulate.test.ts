@@ -61,6 +61,9 @@ test('exact cache: a repeat within the TTL is free, after it is paid; sources wi
   const calls = [call({ ts: t, fingerprint: 'a' }), call({ ts: t + 1000, fingerprint: 'a' }), call({ ts: t + 7_200_000, fingerprint: 'a' }), call({ ts: t + 2000, fingerprint: 'b' })].sort((x, y) => x.ts - y.ts);
   const r = applyLever('exactCache', calls, parsePolicy('exactCache: { ttlMs: 3600000 }', 'p.yaml'))!;
   assert.equal(r.touched, 1);
+  // A repeat the gateway's cache already served is free as recorded: not counted as a change, but its entry is there.
+  const hits = [call({ ts: t, fingerprint: 'a' }), call({ ts: t + 1000, fingerprint: 'a', cacheHit: true }), call({ ts: t + 2000, fingerprint: 'a' }), call({ ts: t + 3000, fingerprint: 'c', cacheHit: true }), call({ ts: t + 4000, fingerprint: 'c' })];
+  assert.equal(applyLever('exactCache', hits, parsePolicy('exactCache: {}', 'p.yaml'))!.touched, 2);
   const na = applyLever('exactCache', [call()], parsePolicy('exactCache: {}', 'p.yaml'))!;
   assert.match(na.na!, /no prompt fingerprints/);
 });
@@ -70,6 +73,10 @@ test('semantic cache: shadow hits at the threshold are served, their precision i
   const r = applyLever('semanticCache', calls, parsePolicy('semanticCache: { threshold: 0.9 }', 'p.yaml'))!;
   assert.equal(r.touched, 2);
   assert.match(r.risk, /shadow precision 50\.0%/);
+  // A record below the threshold: the shadow run's threshold was lower than the policy's, so the count is approximate.
+  assert.match(r.risk, /shadow records go down to 0\.800: from a shadow run below this threshold the count is approximate \(record one at 0\.9\)/);
+  const at = applyLever('semanticCache', calls.slice(0, 2), parsePolicy('semanticCache: { threshold: 0.9 }', 'p.yaml'))!;
+  assert.doesNotMatch(at.risk, /approximate/);
 });
 
 test('prompt caching (OpenAI style): a repeated prefix of 1,024+ tokens is read at the cached rate', () => {

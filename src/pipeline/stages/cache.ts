@@ -213,6 +213,10 @@ export const cache = (o: CacheStageOptions): Stage => {
     }
 
     const wire = ctx.surface;
+    // A shadow would-be hit's answer is stored for exact repeats but not indexed semantically: with the policy `on`
+    // it would have been served, never stored or indexed, so the shadow index stays the one `on` would have, and
+    // later calls are compared with the same neighbours (the what-if simulator replays the shadow records as hits).
+    const semInsert = shadow ? undefined : sem;
     const headerOf = (res: GatewayResponse, h: CacheHeader) => {
       res.headers['x-costgate-cache'] = h;
       return res;
@@ -236,7 +240,7 @@ export const cache = (o: CacheStageOptions): Stage => {
         const tee = new Tee(observe(source, asm, async () => {
           const doc = asm?.document(ctx.outcome?.usage);
           release?.(doc ? answerText(doc) : undefined);
-          if (doc && asm!.complete) await store(ctx, key, wire, doc, res.headers, pol.ttlMs, sem);
+          if (doc && asm!.complete) await store(ctx, key, wire, doc, res.headers, pol.ttlMs, semInsert);
           flight?.done();
         }));
         flight?.finish({ kind: 'stream', headers: { ...res.headers }, tee, outcome: () => ctx.outcome });
@@ -244,7 +248,7 @@ export const cache = (o: CacheStageOptions): Stage => {
       }
       const text = res.body === undefined ? undefined : typeof res.body === 'string' ? res.body : Buffer.from(res.body).toString('utf8');
       release?.(res.status === 200 && text !== undefined ? answerText(text) : undefined);
-      if (res.status === 200 && text !== undefined) await store(ctx, key, wire, text, res.headers, pol.ttlMs, sem);
+      if (res.status === 200 && text !== undefined) await store(ctx, key, wire, text, res.headers, pol.ttlMs, semInsert);
       if (flight) {
         if (res.status === 200 && res.body !== undefined) flight.finish({ kind: 'json', status: res.status, headers: { ...res.headers }, body: res.body, outcome: ctx.outcome });
         else flight.finish({ kind: 'failed', error: undefined, retryable: true });
