@@ -103,7 +103,9 @@ export function applyLever(name: LeverName, calls: SimCall[], p: WhatIfPolicy): 
       // a question whose content words differ needs more cosine (the layer's perUnmatched per word) than its recorded
       // score says, and the lower run's extra would-be hits were left out of its index (README "Checked against a
       // live replay"). Records below this threshold say the run was lower.
-      const lowest = Math.min(...shadowed.map((c) => c.shadow!.score));
+      // (a loop, not Math.min(...spread): a ledger's worth of records overflows the call stack)
+      let lowest = Infinity;
+      for (const c of shadowed) if (c.shadow!.score < lowest) lowest = c.shadow!.score;
       if (lowest < th) risk += `; shadow records go down to ${lowest.toFixed(3)}: from a shadow run below this threshold the count is approximate (record one at ${th})`;
       return { calls: out, touched, risk };
     }
