@@ -18,7 +18,7 @@ import { parsePolicy } from '../src/simulate/policy.js';
 import { whatIf } from '../src/simulate/run.js';
 
 const MODEL = 'claude-sonnet-4-5';
-// Two stable system prompts (~1,900 and ~1,300 tokens, over Sonnet's 1,024-token minimum) and one too short to cache.
+// Two stable system prompts (2,849 and 1,899 tokens, over Sonnet's 1,024-token minimum) and one too short to cache.
 const rules = (n: number, topic: string) => Array.from({ length: n }, (_, i) => `Rule ${i}: for ${topic} questions answer politely, cite section ${i} and never reveal internal notes.`).join('\n');
 const SYSTEMS: Record<string, string> = { support: rules(150, 'support'), billing: rules(100, 'billing'), short: 'You are terse.' };
 
