@@ -2,7 +2,8 @@
  * `npm run eval:prompt-cache [DIR]`: prompt-cache savings on Mooncake prefix-block traces (default
  * ../shared/data/mooncake-traces, else the vendored sample in data/mooncake-sample). Prints, per trace, the input bill
  * with no caching, OpenAI-style automatic caching, Anthropic breakpoints writing every prefix at 5 m / 1 h, costgate's
- * online TTL policy (the same TtlPolicy class the context stage uses), and the 5 m oracle that writes only prefixes
+ * online TTL policy (the same TtlPolicy class the context stage uses, asked with the model's minimum cacheable length),
+ * and the 5 m oracle that writes only prefixes
  * read again within the TTL. Priced from the catalog: Anthropic rows at claude-sonnet-4-5, the OpenAI row at gpt-4.1.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { PriceCatalog } from '../src/pricing/catalog.js';
 import { nanosToUsd } from '../src/pricing/decimal.js';
 import { multipliersOf, parseTrace, priceTotals, simulate, type Policy } from '../src/optimize/prompt-cache-sim.js';
+import { minCacheableTokens } from '../src/providers/anthropic/prompt-cache.js';
 
 const ANTHROPIC_MODEL = process.env.EVAL_ANTHROPIC_MODEL ?? 'claude-sonnet-4-5';
 const OPENAI_MODEL = process.env.EVAL_OPENAI_MODEL ?? 'gpt-4.1';
@@ -32,6 +34,8 @@ export function evaluate(text: string, catalog = new PriceCatalog()): EvalRow[] 
   const ar = catalog.rates(ANTHROPIC_MODEL, 'anthropic')!;
   const or = catalog.rates(OPENAI_MODEL, 'openai')!;
   const prices = multipliersOf(ar);
+  // The policy is asked with the model's minimum cacheable length, as the gateway (and `costgate simulate`) ask it.
+  const minTokens = minCacheableTokens(ANTHROPIC_MODEL);
   const run = (name: string, p: Policy, rates = ar, model = ANTHROPIC_MODEL) => {
     const t = simulate(reqs, p, prices);
     return { name, t, model, rates, cost: priceTotals(t, rates) };
@@ -43,8 +47,8 @@ export function evaluate(text: string, catalog = new PriceCatalog()): EvalRow[] 
     run('OpenAI-style automatic', { kind: 'openai' }, or, OPENAI_MODEL),
     run('Anthropic, every prefix, 5m', { kind: 'write-all', ttl: '5m' }),
     run('Anthropic, every prefix, 1h', { kind: 'write-all', ttl: '1h' }),
-    run('costgate online policy (5m only)', { kind: 'costgate', ttls: ['5m'] }),
-    run('costgate online policy (5m/1h)', { kind: 'costgate' }),
+    run('costgate online policy (5m only)', { kind: 'costgate', ttls: ['5m'], minTokens }),
+    run('costgate online policy (5m/1h)', { kind: 'costgate', minTokens }),
     run('oracle (5m, writes only prefixes reused in TTL)', { kind: 'oracle', ttl: '5m' }),
     run('oracle (1h)', { kind: 'oracle', ttl: '1h' }),
   ];

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { ANTHROPIC_MULTIPLIERS as P, TtlPolicy, chooseTtl, expectedReads, writeValue, type Segment } from './ttl-policy.js';
+import { ANTHROPIC_MULTIPLIERS as P, DEFAULT_FLOAT, TtlPolicy, chooseTtl, expectedReads, writeValue, type Segment } from './ttl-policy.js';
 import { boundaries, placeBreakpoints } from '../providers/anthropic/prompt-cache.js';
 import { affinityOrder } from '../pipeline/stages/context.js';
 import { PrefixLinter } from './lint.js';
 import { stablePrefix } from './prefix.js';
-import { parseTrace, simulate, type Policy } from './prompt-cache-sim.js';
+import { ProviderCache, parseTrace, simulate, type Policy } from './prompt-cache-sim.js';
 import { ReuseEstimator } from './reuse-estimator.js';
 import type { Deployment } from '../config/load.js';
 
@@ -164,20 +164,85 @@ const ratio = (reqs: ReturnType<typeof parseTrace>, p: Policy) => {
   return (t.input - t.cacheRead - t.write5m - t.write1h + 0.1 * t.cacheRead + 1.25 * t.write5m + 2 * t.write1h) / n.input;
 };
 
-test('simulation (vendored sample): the online policy never costs more than no caching; 1h-everywhere does; the oracle beats write-all', () => {
+/** Largest excess of the cumulative input bill over the no-cache bill, in input-token equivalents, over every prefix of the run. */
+const maxExcess = (steps: Iterable<[number, number, number, number]>, prices = P) => {
+  let ex = 0;
+  let max = 0;
+  for (const [, read, w5, w1] of steps) {
+    ex += read * (prices.read - 1) + w5 * (prices.write5m - 1) + w1 * (prices.write1h - 1);
+    max = Math.max(max, ex);
+  }
+  return { max, final: ex };
+};
+
+test('simulation (vendored sample): the online policy never costs more than no caching + its float, at any point; 1h-everywhere does; the oracle beats write-all', () => {
   for (const f of ['conversation_trace.jsonl', 'synthetic_trace.jsonl']) {
     const reqs = parseTrace(readFileSync(new URL(f, SAMPLE), 'utf8'));
     assert.ok(reqs.length >= 600);
     const policy = ratio(reqs, { kind: 'costgate' });
     const oracle = ratio(reqs, { kind: 'oracle', ttl: '5m' });
     // A 5-minute slice: reuses after its end are not seen, so no policy that writes can be sure to win here; the write
-    // float bounds the loss at 16k token-equivalents + 3 % of the input.
-    const bound = 1 + 0.03 + 16_000 / reqs.reduce((a, r) => a + r.input_length, 0);
-    assert.ok(policy <= bound, `${f}: policy ${policy} > ${bound}`);
+    // float bounds the loss, at every request, at DEFAULT_FLOAT token-equivalents.
+    const input = reqs.reduce((a, r) => a + r.input_length, 0);
+    const t = simulate(reqs, { kind: 'costgate' });
+    const { max } = maxExcess(t.perRequest);
+    assert.ok(max <= DEFAULT_FLOAT, `${f}: excess ${max} > ${DEFAULT_FLOAT}`);
+    assert.ok(max > DEFAULT_FLOAT / 2, `${f}: the policy did write (excess ${max}): the bound is not met by writing nothing`);
+    assert.ok(policy <= 1 + DEFAULT_FLOAT / input, `${f}: policy ${policy}`);
     assert.ok(ratio(reqs, { kind: 'write-all', ttl: '1h' }) > 1, `${f}: 1h everywhere costs more than no caching`);
     assert.ok(oracle < ratio(reqs, { kind: 'write-all', ttl: '5m' }));
     assert.ok(oracle <= policy);
   }
+});
+
+/** Runs a policy over requests (segment lists at times) through the provider-cache model; per-request cache tokens. */
+function runPolicy(p: TtlPolicy, reqs: { t: number; segs: Segment[] }[]): [number, number, number, number][] {
+  const cache = new ProviderCache();
+  return reqs.map(({ t, segs }) => {
+    const plan = p.plan(t, segs);
+    const s = cache.anthropic(t, segs, (cached) => {
+      assert.equal(plan.cached, cached, 'the policy knows what is cached');
+      return plan.write;
+    });
+    p.commit(t, segs, plan);
+    return [0, s.read, s.write5m, s.write1h];
+  });
+}
+
+test('TtlPolicy write float, adversarial traffic: writes never reused — the bill never exceeds no caching by more than the float', () => {
+  // A policy convinced that everything is reused (prior p5 = 0.9, unshakeable) on traffic that never repeats.
+  for (const float of [1000, 5000, 80_000]) {
+    const p = new TtlPolicy({ prior5m: 0.9, priorWeight: 1e9, ttls: ['5m'], float });
+    const reqs = Array.from({ length: 400 }, (_, i) => ({ t: i * 1000, segs: segs(`u${i}`, `v${i}`, `w${i}`) }));
+    const steps = runPolicy(p, reqs);
+    const { max, final } = maxExcess(steps);
+    assert.ok(max <= float, `float ${float}: excess ${max}`);
+    // It wrote until the float was spent (1000-token segments at 0.25: within one segment of it), then nothing.
+    assert.ok(final > float - 250, `float ${float}: excess ${final}`);
+    assert.equal(steps.slice(200).reduce((a, s) => a + s[2], 0), 0, 'nothing written once the float is spent');
+  }
+});
+
+test('TtlPolicy write float, a trace cut right after a burst of writes: earnings are reinvested, the loss stays within the float', () => {
+  const float = 2000;
+  // Convinced that everything is reused (as a policy would be after a phase of heavy reuse): it writes whatever it can.
+  const p = new TtlPolicy({ prior5m: 0.9, priorWeight: 1e9, ttls: ['5m'], float });
+  const reqs: { t: number; segs: Segment[] }[] = [];
+  // 10 minutes of a shared 8k-token handbook read every 5 seconds: the policy learns the reuse, writes it, earns.
+  for (let i = 0; i < 120; i++) reqs.push({ t: i * 5000, segs: [{ key: 'handbook', tokens: 8000 }, { key: `q${i}`, tokens: 100 }] });
+  // Then a burst of 600 new documents, each a prefix like the handbook but never seen again; the trace ends there.
+  for (let i = 0; i < 600; i++) reqs.push({ t: 600_000 + i * 100, segs: [{ key: `doc${i}`, tokens: 8000 }, { key: `x${i}`, tokens: 100 }] });
+  const steps = runPolicy(p, reqs);
+  const { max, final } = maxExcess(steps);
+  assert.ok(max <= float, `excess ${max}`);
+  const earned = steps.slice(0, 120).reduce((a, s) => a + 0.9 * s[1], 0);
+  const burstPremium = steps.slice(120).reduce((a, s) => a + 0.25 * s[2], 0);
+  assert.ok(earned > 100_000, `the handbook earned ${earned}`);
+  // The burst is written out of the handbook's earnings (far beyond the bootstrap float of 2000)…
+  assert.ok(burstPremium > 10 * float, `burst premium ${burstPremium}`);
+  // …and stops where the earnings are spent: the trace, cut right after it, costs at most the float more than no caching.
+  assert.ok(final <= float && final > float - 0.25 * 8100, `final excess ${final}`);
+  assert.ok(steps.slice(-50).every((s) => s[2] === 0), 'the end of the burst is not written');
 });
 
 const FULL = '../shared/data/mooncake-traces/conversation_trace.jsonl';
@@ -237,7 +302,7 @@ test('TtlPolicy: a prefix repeated every few seconds by a fresh policy is writte
 
 test('TtlPolicy write float: writes never cost more than reads earned plus the float', () => {
   // A policy convinced that everything is reused (prior p5 = 0.9) on traffic that never repeats.
-  const p = new TtlPolicy({ prior5m: 0.9, priorWeight: 1e9, ttls: ['5m'], float: 1000, floatShare: 0 });
+  const p = new TtlPolicy({ prior5m: 0.9, priorWeight: 1e9, ttls: ['5m'], float: 1000 });
   let written = 0;
   for (let i = 0; i < 50; i++) {
     const s = segs(`u${i}`, `v${i}`);

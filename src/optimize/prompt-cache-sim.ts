@@ -51,7 +51,7 @@ export type Policy =
   | { kind: 'openai' }
   | { kind: 'write-all'; ttl: Ttl }
   | { kind: 'oracle'; ttl: Ttl }
-  | { kind: 'costgate'; ttls?: Ttl[] };
+  | { kind: 'costgate'; ttls?: Ttl[]; minTokens?: number; float?: number };
 
 /** For each request and block: when the same block is next seen (Infinity when never). For the oracle only. */
 function nextUses(reqs: TraceRequest[]): Float64Array[] {
@@ -72,69 +72,117 @@ export function segmentsOf(r: TraceRequest): Segment[] {
   return r.hash_ids.map((h, i) => ({ key: String(h), tokens: through(r, i) - (i === 0 ? 0 : through(r, i - 1)) }));
 }
 
-export function simulate(reqs: TraceRequest[], policy: Policy, prices?: CachePrices): SimTotals {
-  const tot: SimTotals = { input: 0, cacheRead: 0, write5m: 0, write1h: 0, requests: reqs.length, perRequest: [] };
-  const cache = new Map<number, { exp: number; ttl: Ttl }>();
-  const next = policy.kind === 'oracle' ? nextUses(reqs) : undefined;
-  const learner = policy.kind === 'costgate' ? new TtlPolicy({ prices, ttls: policy.ttls }) : undefined;
-  reqs.forEach((r, j) => {
-    const now = r.timestamp;
-    tot.input += r.input_length;
-    const before = [tot.cacheRead, tot.write5m, tot.write1h];
-    try {
-      step(r, j, now);
-    } finally {
-      tot.perRequest.push([r.input_length, tot.cacheRead - before[0]!, tot.write5m - before[1]!, tot.write1h - before[2]!]);
-    }
-  });
-  return tot;
+/** What one request read from and wrote to the provider's prompt cache, in tokens. */
+export interface CacheStep {
+  read: number;
+  write5m: number;
+  write1h: number;
+}
 
-  function step(r: TraceRequest, j: number, now: number): void {
-    if (policy.kind === 'none') return;
+/** A write decision given the deepest cached segment (-1 for none): the last segment to write and its TTL. */
+export type WriteChoice = (cached: number) => { index: number; ttl: Ttl } | undefined;
+
+/**
+ * The provider's prompt cache over a request's prefix segments (one model of it for the Mooncake eval and the what-if
+ * simulator's prompt-cache lever, so both give the same number for the same trace and policy):
+ * - Anthropic-style (`anthropic`): a request reads the longest leading run of its segments that is cached and
+ *   unexpired; reads refresh the TTL; the segments after the read prefix through the chosen write breakpoint are written
+ *   at its TTL (a breakpoint can sit at any segment boundary: Anthropic's lookback finds the earlier cached prefix).
+ * - OpenAI-style (`openai`): automatic, prompts of `minTokens`+ tokens, every prefix cached for free for 5 minutes;
+ *   the cached run is read when it is at least `minTokens` long.
+ */
+export class ProviderCache {
+  private readonly entries = new Map<string, { exp: number; ttl: Ttl }>();
+
+  /** Number of leading segments cached and unexpired at `now`. */
+  private run(now: number, segs: Segment[]): number {
     let m = 0;
-    for (const h of r.hash_ids) {
-      const e = cache.get(h);
+    for (const s of segs) {
+      const e = this.entries.get(s.key);
       if (e && e.exp >= now) m++;
       else break;
     }
-    if (policy.kind === 'openai') {
-      if (r.input_length >= 1024) {
-        const read = m > 0 ? through(r, m - 1) : 0;
-        tot.cacheRead += read >= 1024 ? read : 0;
-        for (const h of r.hash_ids) cache.set(h, { exp: now + TTL_MS['5m'], ttl: '5m' });
-      }
-      return;
-    }
+    return m;
+  }
+
+  anthropic(now: number, segs: Segment[], choose: WriteChoice): CacheStep {
+    const m = this.run(now, segs);
+    let read = 0;
     for (let i = 0; i < m; i++) {
-      const e = cache.get(r.hash_ids[i]!)!;
+      const e = this.entries.get(segs[i]!.key)!;
       e.exp = Math.max(e.exp, now + TTL_MS[e.ttl]);
+      read += segs[i]!.tokens;
     }
-    const read = m > 0 ? through(r, m - 1) : 0;
-    tot.cacheRead += read;
-    let writeTo = -1;
-    let ttl: Ttl = '5m';
-    if (policy.kind === 'write-all') {
-      writeTo = r.hash_ids.length - 1;
-      ttl = policy.ttl;
-    } else if (policy.kind === 'oracle') {
-      ttl = policy.ttl;
-      for (let i = m; i < r.hash_ids.length; i++) if (next![j]![i]! - now <= TTL_MS[ttl]) writeTo = i;
-    } else {
-      const segs = segmentsOf(r);
-      const plan = learner!.plan(now, segs);
-      // The learner's belief of what is cached must match the provider's (same model): it is checked here.
-      if (plan.cached !== m - 1) throw new Error(`policy believes ${plan.cached + 1} cached blocks, provider has ${m}`);
-      if (plan.write) {
-        writeTo = plan.write.index;
-        ttl = plan.write.ttl;
+    const out: CacheStep = { read, write5m: 0, write1h: 0 };
+    const w = choose(m - 1);
+    if (w && w.index >= m) {
+      let tokens = 0;
+      for (let i = m; i <= w.index; i++) {
+        this.entries.set(segs[i]!.key, { exp: now + TTL_MS[w.ttl], ttl: w.ttl });
+        tokens += segs[i]!.tokens;
       }
-      learner!.commit(now, segs, plan);
+      if (w.ttl === '1h') out.write1h = tokens;
+      else out.write5m = tokens;
     }
-    if (writeTo >= m) {
-      const w = through(r, writeTo) - read;
-      if (ttl === '1h') tot.write1h += w;
-      else tot.write5m += w;
-      for (let i = m; i <= writeTo; i++) cache.set(r.hash_ids[i]!, { exp: now + TTL_MS[ttl], ttl });
+    return out;
+  }
+
+  openai(now: number, segs: Segment[], inputTokens: number, minTokens: number): CacheStep {
+    if (inputTokens < minTokens) return { read: 0, write5m: 0, write1h: 0 };
+    const m = this.run(now, segs);
+    let read = 0;
+    for (let i = 0; i < m; i++) read += segs[i]!.tokens;
+    for (const s of segs) this.entries.set(s.key, { exp: now + TTL_MS['5m'], ttl: '5m' });
+    return { read: read >= minTokens ? read : 0, write5m: 0, write1h: 0 };
+  }
+}
+
+/**
+ * A trace through `ProviderCache` under a policy. `costgate` runs the gateway's `TtlPolicy` online, asked with the
+ * minimum cacheable length as the gateway asks it (`minTokens`, default 0), and checks its belief of what is cached
+ * against the provider on every request.
+ */
+export function simulate(reqs: TraceRequest[], policy: Policy, prices?: CachePrices): SimTotals {
+  const tot: SimTotals = { input: 0, cacheRead: 0, write5m: 0, write1h: 0, requests: reqs.length, perRequest: [] };
+  const cache = new ProviderCache();
+  const next = policy.kind === 'oracle' ? nextUses(reqs) : undefined;
+  const learner = policy.kind === 'costgate' ? new TtlPolicy({ prices, ttls: policy.ttls, float: policy.float }) : undefined;
+  reqs.forEach((r, j) => {
+    const now = r.timestamp;
+    tot.input += r.input_length;
+    const s = step(r, j, now);
+    tot.cacheRead += s.read;
+    tot.write5m += s.write5m;
+    tot.write1h += s.write1h;
+    tot.perRequest.push([r.input_length, s.read, s.write5m, s.write1h]);
+  });
+  return tot;
+
+  function step(r: TraceRequest, j: number, now: number): CacheStep {
+    const segs = segmentsOf(r);
+    switch (policy.kind) {
+      case 'none':
+        return { read: 0, write5m: 0, write1h: 0 };
+      case 'openai':
+        return cache.openai(now, segs, r.input_length, 1024);
+      case 'write-all':
+        return cache.anthropic(now, segs, () => ({ index: segs.length - 1, ttl: policy.ttl }));
+      case 'oracle':
+        return cache.anthropic(now, segs, (cached) => {
+          let index = -1;
+          for (let i = cached + 1; i < segs.length; i++) if (next![j]![i]! - now <= TTL_MS[policy.ttl]) index = i;
+          return index >= 0 ? { index, ttl: policy.ttl } : undefined;
+        });
+      case 'costgate': {
+        const plan = learner!.plan(now, segs, policy.minTokens ?? 0);
+        const s = cache.anthropic(now, segs, (cached) => {
+          // The learner's belief of what is cached must match the provider's (same model): it is checked here.
+          if (plan.cached !== cached) throw new Error(`policy believes ${plan.cached + 1} cached blocks, provider has ${cached + 1}`);
+          return plan.write;
+        });
+        learner!.commit(now, segs, plan);
+        return s;
+      }
     }
   }
 }

@@ -3,8 +3,8 @@
  * how many calls it touched and the quality risk it carries. Pure functions of the workload and the policy, so a
  * replay is deterministic and a live run of the same workload through the gateway can be compared with it.
  */
-import { TtlPolicy, TTL_MS, type Segment, type Ttl } from '../optimize/ttl-policy.js';
-import { segmentsOf as traceSegments } from '../optimize/prompt-cache-sim.js';
+import { TtlPolicy, type Segment } from '../optimize/ttl-policy.js';
+import { ProviderCache, segmentsOf as traceSegments } from '../optimize/prompt-cache-sim.js';
 import type { Call } from './workload.js';
 import type { WhatIfPolicy } from './policy.js';
 
@@ -143,58 +143,34 @@ export function applyLever(name: LeverName, calls: SimCall[], p: WhatIfPolicy): 
 
 /**
  * Provider prompt caching over the calls' prefixes (the ledger's stable-prefix hash and tokens, or Mooncake's block
- * chain), with the provider's cache modelled as in `src/optimize/prompt-cache-sim.ts`: reads refresh the TTL;
- * Anthropic-style writes are chosen online by the gateway's `TtlPolicy`; OpenAI-style caching is automatic.
+ * chain), through the one provider-cache model `ProviderCache` of `src/optimize/prompt-cache-sim.ts` (the Mooncake
+ * eval's): reads refresh the TTL; Anthropic-style writes are chosen online by the gateway's `TtlPolicy` (one per model,
+ * asked with `minTokens` as the gateway asks it); OpenAI-style caching is automatic.
  */
 function promptCache(calls: SimCall[], style: 'anthropic' | 'openai', minTokens: number): LeverResult {
   const withPrefix = calls.filter((c) => !c.served && (c.blocks?.length || c.prefixHash));
   if (!withPrefix.length) return { calls, touched: 0, risk: 'none (the provider serves the same tokens)', na: 'the source records no prompt prefixes' };
-  const cache = new Map<string, { exp: number; ttl: Ttl }>();
+  const cache = new ProviderCache();
   const learners = new Map<string, TtlPolicy>();
   let touched = 0;
   const out = calls.map((c) => {
     if (c.served) return c;
     const segs = segmentsOf(c);
     if (!segs.length) return c;
+    // One cache for every model: a prefix is cached per model.
     const keyed = segs.map((s) => ({ ...s, key: `${c.model}|${s.key}` }));
     const now = c.ts;
-    let m = 0;
-    for (const s of keyed) {
-      const e = cache.get(s.key);
-      if (e && e.exp >= now) m++;
-      else break;
-    }
-    // Tokens through segment i.
-    const cum: number[] = [];
-    keyed.forEach((s, i) => cum.push((i ? cum[i - 1]! : 0) + s.tokens));
-    const upTo = (i: number) => cum[i]!;
-    let read = m > 0 ? upTo(m - 1) : 0;
-    let w5 = 0;
-    let w1 = 0;
-    if (style === 'openai') {
-      if (c.inputTokens < minTokens) return { ...c, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0 };
-      if (read < minTokens) read = 0;
-      for (const s of keyed) cache.set(s.key, { exp: now + TTL_MS['5m'], ttl: '5m' });
-    } else {
-      for (let i = 0; i < m; i++) {
-        const e = cache.get(keyed[i]!.key)!;
-        e.exp = Math.max(e.exp, now + TTL_MS[e.ttl]);
-      }
+    let step;
+    if (style === 'openai') step = cache.openai(now, keyed, c.inputTokens, minTokens);
+    else {
       let learner = learners.get(c.model);
       if (!learner) learners.set(c.model, (learner = new TtlPolicy()));
-      // The gateway's own call: the policy only proposes writes of at least `minTokens`, so its belief of what is
-      // cached stays the provider's.
       const plan = learner.plan(now, keyed, minTokens);
-      if (plan.write && plan.write.index >= m) {
-        const w = upTo(plan.write.index) - read;
-        if (plan.write.ttl === '1h') w1 = w;
-        else w5 = w;
-        for (let i = m; i <= plan.write.index; i++) cache.set(keyed[i]!.key, { exp: now + TTL_MS[plan.write.ttl], ttl: plan.write.ttl });
-      }
+      step = cache.anthropic(now, keyed, () => plan.write);
       learner.commit(now, keyed, plan);
     }
-    if (read || w5 || w1) touched++;
-    return { ...c, cacheReadTokens: read, cacheWrite5mTokens: w5, cacheWrite1hTokens: w1 };
+    if (step.read || step.write5m || step.write1h) touched++;
+    return { ...c, cacheReadTokens: step.read, cacheWrite5mTokens: step.write5m, cacheWrite1hTokens: step.write1h };
   });
   return { calls: out, touched, risk: 'none: the provider serves the same tokens' };
 }
