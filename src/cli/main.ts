@@ -10,6 +10,7 @@ import { addSimulateCommand } from './simulate.js';
 import { addRouterCommand } from './router.js';
 import { addAlertsCommand, alertLines } from './alerts.js';
 import { addDemoCommand } from './demo.js';
+import { addExportCommand } from './finetune.js';
 import { governanceLines } from '../governance/describe.js';
 import { cacheLines } from '../cache/describe.js';
 import { routingLines } from '../routing/describe.js';
@@ -121,5 +122,6 @@ export function buildCli(): Command {
   addRouterCommand(program, fail);
   addAlertsCommand(program, fail);
   addDemoCommand(program, fail);
+  addExportCommand(program, fail);
   return program;
 }
