@@ -239,7 +239,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const sb = config.ledger.storeBodies;
   // Opt-in stored bodies: redacted (patterns, and every secret costgate holds) before they are queued on the writer.
   const bodyCapture = sb.enabled
-    ? new BodyCapture(sb, new Redactor(sb.redact, [...[...config.providers.values()].map((p) => p.apiKey), config.auth.admin, config.auth.viewer]), (b) => writer.pushBody(b))
+    ? new BodyCapture(
+        sb,
+        new Redactor(sb.redact, [...[...config.providers.values()].map((p) => p.apiKey), config.auth.admin, config.auth.viewer, config.cache.semanticLayer.apiKeyValue]),
+        (b) => writer.pushBody(b),
+        (e) => process.emitWarning(`costgate: storing a request body failed: ${(e as Error).message}`),
+      )
     : undefined;
   const pricer = new Pricer({
     catalog: new PriceCatalog(config.pricing.models),

@@ -111,6 +111,8 @@ export function buildCli(): Command {
         for (const line of cacheLines(c.cache)) console.log(`  ${line}`);
         for (const line of routingLines(c.routing)) console.log(`  ${line}`);
         for (const line of alertLines(c)) console.log(`  ${line}`);
+        const sb = c.ledger.storeBodies;
+        if (sb.enabled) console.log(`  ledger: stores redacted request bodies for ${sb.features ? sb.features.join(', ') : 'every feature'} (sample ${sb.sampleRate}, max ${sb.maxBytes} bytes, kept ${sb.retentionDays} days, ${sb.redact.length} extra pattern(s))`);
       } catch (e) {
         fail(e);
       }

@@ -165,7 +165,7 @@ export async function finetuneCandidates(store: LedgerStore, catalog: PriceCatal
   const tokens = o.tokens ?? countText;
   const rows = (await allRows(store, o)).filter((r) => !own(r));
   if (!rows.length) return [];
-  const first = Math.min(...rows.map((r) => r.ts));
+  const first = rows.reduce((m, r) => Math.min(m, r.ts), Number.POSITIVE_INFINITY);
   const end = o.until ?? o.now ?? Date.now();
   const span = Math.max(1, end - Math.max(first, o.since ?? first));
   const flagship = (m: string) => {
@@ -201,7 +201,7 @@ export async function finetuneCandidates(store: LedgerStore, catalog: PriceCatal
           fewShotCache.set(feature, {
             storedCalls: shapes.length,
             fewShotCalls: shapes.filter((s) => s.pairs >= o.minExamples || s.systemExamples >= o.minExamples).length,
-            stablePrefixShare: Math.max(...keys.values()) / shapes.length,
+            stablePrefixShare: [...keys.values()].reduce((a, b) => Math.max(a, b), 0) / shapes.length,
             avgExamplePairs: shapes.reduce((a, s) => a + s.pairs, 0) / shapes.length,
             avgPrefixTokens: avg((s) => s.prefixTokens),
             avgRemovedTokens: avg((s) => s.removedTokens),

@@ -2,7 +2,8 @@
  * Opt-in stored bodies (`ledger.storeBodies`): the meter hands each finished chat/messages response here; when storage
  * is on for the call's feature and the call is drawn by `sampleRate` (deterministic per request id), the client's
  * request body (as it sent it, before costgate's own changes) and the response are redacted (redact.ts) and queued on
- * the ledger writer, which commits them with the next batch of rows (no write of its own on the request path).
+ * the ledger writer, which commits them with the next batch of rows (no write of its own on the request path; the
+ * redaction itself runs just after the response is handed back, so `durability: sync` does not wait for bodies).
  * Headers are never stored. Streams: the answer text is assembled from the SSE events (OpenAI `delta.content`,
  * Anthropic `text_delta`) into a minimal response of the client's wire format; a stream with tool calls, or longer
  * than `maxBytes`, keeps the request only. Not stored: embeddings, deferred (202) calls, costgate's own summary and
@@ -60,7 +61,19 @@ export class BodyCapture {
     private readonly o: BodyCaptureOptions,
     private readonly redactor: Redactor,
     private readonly push: (b: BodyRow) => void,
+    private readonly onError: (e: unknown) => void = () => undefined,
   ) {}
+
+  /** Redaction and queueing run after the response is handed back (setImmediate), never failing or delaying it. */
+  private later(f: () => void): void {
+    setImmediate(() => {
+      try {
+        f();
+      } catch (e) {
+        this.onError(e);
+      }
+    });
+  }
 
   /** Whether this call's body is kept (feature list and sample draw). */
   wants(ctx: Ctx): boolean {
@@ -89,12 +102,13 @@ export class BodyCapture {
             yield c;
           }
         } finally {
-          void ctx.settled.then(() => self.store(ctx, over ? undefined : assembleSse(sse)));
+          void ctx.settled.then(() => self.later(() => self.store(ctx, over ? undefined : assembleSse(sse))));
         }
       }
       return { ...res, stream: tee() };
     }
-    this.store(ctx, res.body === undefined ? undefined : text(res.body), res.status);
+    const body = res.body;
+    this.later(() => this.store(ctx, body === undefined ? undefined : text(body), res.status));
     return res;
   }
 
