@@ -7,7 +7,7 @@ import { TtlPolicy, TTL_MS, type Segment, type Ttl } from '../optimize/ttl-polic
 import { segmentsOf as traceSegments } from '../optimize/prompt-cache-sim.js';
 import type { Call } from './workload.js';
 import type { WhatIfPolicy } from './policy.js';
-import { planSummary, transcriptOf, summaryPrompt, SUMMARY_PREFIX } from '../optimize/summarize.js';
+import { planSummary, applySummary, transcriptOf, summaryPrompt } from '../optimize/summarize.js';
 import { countPrompt } from '../tokens/count.js';
 import { SummarizeSchema } from '../config/schema.js';
 import type { Json } from '../providers/adapter.js';
@@ -210,7 +210,7 @@ function summarization(calls: SimCall[], o: NonNullable<WhatIfPolicy['summarizat
     const model = o.model ?? c.model;
     const plan = planSummary(c.body as Json, c.model, s, model);
     if (!plan) return c;
-    const after = countPrompt({ ...(c.body as Json), messages: [...plan.head, { role: 'system', content: SUMMARY_PREFIX }, ...plan.recent] }, c.model) + s.summaryTokens;
+    const after = countPrompt(applySummary(c.body as Json, plan, ''), c.model) + s.summaryTokens;
     const removed = plan.tokensBefore - after;
     if (removed <= 0) return c;
     touched++;
