@@ -27,6 +27,9 @@ const ROOTS = [
   'CreateEmbeddingResponse',
   'ListModelsResponse',
   'ErrorResponse',
+  // The assistant message of the fine-tuning chat input (`costgate export finetune`; FineTuneChatRequestInput itself
+  // is no longer a component of this document, the test rebuilds it from its parts).
+  'FineTuneChatCompletionRequestAssistantMessage',
 ];
 const ID = 'urn:costgate:openai-subset';
 const PREFIX = '#/components/schemas/';
@@ -138,8 +141,11 @@ ${ROOTS.map((r) => `- \`${r}\``).join('\n')}
 and every schema they reference, with \`$ref\`s rewritten from \`#/components/schemas/X\` to \`#/$defs/X\`. Tests
 address a schema as \`${ID}#/$defs/<Name>\`.
 
-Used by \`test/spec-fidelity.test.ts\` (responses, streaming chunks, errors, validator enums) and
-\`src/surface/openai.test.ts\` (what the request validators accept and reject).
+Used by \`test/spec-fidelity.test.ts\` (responses, streaming chunks, errors, validator enums),
+\`src/surface/openai.test.ts\` (what the request validators accept and reject) and
+\`src/simulate/finetune.test.ts\` (the fine-tuning JSONL export, against the chat fine-tuning input built from
+\`ChatCompletionRequest{System,User,Tool,Function}Message\`, \`FineTuneChatCompletionRequestAssistantMessage\`,
+\`ChatCompletionTool\` and \`ParallelToolCalls\`, as OpenAI's fine-tuning docs define it).
 
 ## How it was extracted
 

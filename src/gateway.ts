@@ -7,7 +7,7 @@
  * await gw.close();
  */
 import { compose, type Stage } from './pipeline/compose.js';
-import { createCtx, requestIdFor, type GatewayRequest, type GatewayResponse, type Endpoint } from './pipeline/ctx.js';
+import { createCtx, requestIdFor, type Ctx, type GatewayRequest, type GatewayResponse, type Endpoint } from './pipeline/ctx.js';
 import { GatewayError, renderError, toGatewayError } from './pipeline/errors.js';
 import { auth, keyFingerprint } from './pipeline/stages/auth.js';
 import { route } from './pipeline/stages/route.js';
@@ -58,6 +58,8 @@ import { summaryPrompt } from './optimize/summarize.js';
 import { openLedgerStore } from './stores/ledger/index.js';
 import { LedgerWriter } from './stores/ledger/writer.js';
 import { toRows } from './stores/ledger/rows.js';
+import { BodyCapture } from './stores/ledger/bodies.js';
+import { Redactor } from './stores/ledger/redact.js';
 import type { AttemptRow, GroupKey, LedgerFilter, LedgerQuery, LedgerRow, LedgerStore } from './stores/ledger/types.js';
 import { summarize, type Summary } from './observability/reports/summary.js';
 import { GatewayMetrics } from './observability/metrics/index.js';
@@ -232,7 +234,18 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     flushIntervalMs: config.ledger.flushIntervalMs,
     batchSize: config.ledger.batchSize,
     onError: (e) => process.emitWarning(`costgate: ledger write failed (will retry): ${(e as Error).message}`),
+    ...(config.ledger.storeBodies.enabled ? { bodyRetentionMs: config.ledger.storeBodies.retentionDays * 86_400_000 } : {}),
   });
+  const sb = config.ledger.storeBodies;
+  // Opt-in stored bodies: redacted (patterns, and every secret costgate holds) before they are queued on the writer.
+  const bodyCapture = sb.enabled
+    ? new BodyCapture(
+        sb,
+        new Redactor(sb.redact, [...[...config.providers.values()].map((p) => p.apiKey), config.auth.admin, config.auth.viewer, config.cache.semanticLayer.apiKeyValue]),
+        (b) => writer.pushBody(b),
+        (e) => process.emitWarning(`costgate: storing a request body failed: ${(e as Error).message}`),
+      )
+    : undefined;
   const pricer = new Pricer({
     catalog: new PriceCatalog(config.pricing.models),
     providerType: (name) => (name ? config.providers.get(name)?.type : undefined),
@@ -292,6 +305,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       pricer,
       sinks: [ledgerSink, keepRecent, ...extraSinks],
       onSinkError: (e) => process.emitWarning(`costgate: record sink failed: ${(e as Error).message}`),
+      ...(bodyCapture ? { capture: (ctx: Ctx, res: GatewayResponse) => bodyCapture.capture(ctx, res) } : {}),
     }),
     ...(al.enabled && al.rules.duplicateShare.enabled ? [fingerprint()] : []),
     auth({ mode: config.auth.mode, keys }),

@@ -539,7 +539,7 @@ describe('costgate report (CLI, child process)', () => {
       [['report', 'pareto', '--by', 'colour'], /^costgate: by: unknown group 'colour'/m],
       [['report', '--status', 'failed'], /^costgate: status: use 'ok' or 'error'$/m],
       [['report', 'monthly', '--month', '2025-13'], /^costgate: month: expected YYYY-MM, got '2025-13'$/m],
-      [['report', 'weekly'], /^costgate: unknown report 'weekly' \(summary, pareto, monthly, prompt-cache, waste\)$/m],
+      [['report', 'weekly'], /^costgate: unknown report 'weekly' \(summary, pareto, monthly, prompt-cache, waste, finetune\)$/m],
       [['report', '--colour'], /unknown option '--colour'/],
     ];
     const runs = await Promise.all(cases.map(([args]) => cli([...args, '--config', config], dir)));

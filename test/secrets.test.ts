@@ -4,7 +4,8 @@
  * happens — successes, 400/401/403/500 from upstream, an error document with a 200, in-stream error events, a
  * config-check, reports, a real `costgate start` process — the key must appear in nothing the gateway produces:
  * client bodies and headers, warnings and console output, request records, ledger rows and attempts (API and the
- * SQLite file itself), reports and CLI output. The upstream must have received it, or the test proves nothing.
+ * SQLite file itself), stored request/response bodies (`ledger.storeBodies` on, with the key pasted into the prompts),
+ * reports and CLI output. The upstream must have received it, or the test proves nothing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -102,7 +103,8 @@ test('the provider key appears in no output, record, ledger row, report or log',
       ]),
       models: Object.fromEntries(SCENARIOS.flatMap((s) => [[`oa-${s}`, { deployments: [`oa-${s}`] }], [`an-${s}`, { deployments: [`an-${s}`] }]])),
       retries: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
-      ledger: { store: 'sqlite', path: join(dir, 'ledger.db') },
+      // Stored bodies on: the client pastes the key into its prompts, and none of it may reach the ledger (issue 12).
+      ledger: { store: 'sqlite', path: join(dir, 'ledger.db'), storeBodies: { enabled: true } },
     };
     writeFileSync(cfgPath, JSON.stringify(config));
     process.stdout.write = tap('stdout', writes.out);
@@ -117,7 +119,8 @@ test('the provider key appears in no output, record, ledger row, report or log',
             for (const s of SCENARIOS) {
               for (const stream of [false, true]) {
                 const path = surface === 'openai' ? '/v1/chat/completions' : '/v1/messages';
-                const body = { model: `${prefix}-${s}`, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }], ...(stream ? { stream: true } : {}) };
+                const content = n % 2 ? `hi, my key is ${SECRET}` : `hi, header was Authorization: Bearer ${SECRET}`;
+                const body = { model: `${prefix}-${s}`, max_tokens: 8, messages: [{ role: 'user', content }], ...(stream ? { stream: true } : {}) };
                 const res = await fetch(t.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
                 keep(`${surface} ${prefix}-${s}${stream ? ' stream' : ''} headers`, [...res.headers]);
                 keep(`${surface} ${prefix}-${s}${stream ? ' stream' : ''} body (HTTP ${res.status})`, await res.text());
@@ -138,6 +141,10 @@ test('the provider key appears in no output, record, ledger row, report or log',
           keep(`GET ${p}`, await (await fetch(t.url + p)).text());
         }
         keep('gw.report()', await t.gw.report({}, ['model']));
+        await t.gw.ledger.writer.flushNow();
+        const bodies = (await t.gw.ledger.store.bodies({ limit: 1000 })).rows;
+        keep('stored bodies', bodies);
+        assert.ok(bodies.length >= SCENARIOS.length && bodies.every((b) => /\[REDACTED:(secret|bearer)\]/.test(b.request)), 'bodies were stored, with the pasted key redacted');
       } finally {
         await t.close();
       }
@@ -174,7 +181,7 @@ test('the provider key appears in no output, record, ledger row, report or log',
         });
       });
       for (const model of ['oa-ok', 'oa-401', 'an-500', 'oa-400']) {
-        const res = await fetch(url + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }) });
+        const res = await fetch(url + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, max_tokens: 8, messages: [{ role: 'user', content: `hi ${SECRET}` }] }) });
         keep(`costgate start ${model}`, await res.text());
       }
     } finally {

@@ -10,6 +10,7 @@ import { addSimulateCommand } from './simulate.js';
 import { addRouterCommand } from './router.js';
 import { addAlertsCommand, alertLines } from './alerts.js';
 import { addDemoCommand } from './demo.js';
+import { addExportCommand } from './finetune.js';
 import { governanceLines } from '../governance/describe.js';
 import { cacheLines } from '../cache/describe.js';
 import { routingLines } from '../routing/describe.js';
@@ -110,6 +111,8 @@ export function buildCli(): Command {
         for (const line of cacheLines(c.cache)) console.log(`  ${line}`);
         for (const line of routingLines(c.routing)) console.log(`  ${line}`);
         for (const line of alertLines(c)) console.log(`  ${line}`);
+        const sb = c.ledger.storeBodies;
+        if (sb.enabled) console.log(`  ledger: stores redacted request bodies for ${sb.features ? sb.features.join(', ') : 'every feature'} (sample ${sb.sampleRate}, max ${sb.maxBytes} bytes, kept ${sb.retentionDays} days, ${sb.redact.length} extra pattern(s))`);
       } catch (e) {
         fail(e);
       }
@@ -121,5 +124,6 @@ export function buildCli(): Command {
   addRouterCommand(program, fail);
   addAlertsCommand(program, fail);
   addDemoCommand(program, fail);
+  addExportCommand(program, fail);
   return program;
 }

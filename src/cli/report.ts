@@ -12,8 +12,9 @@ import { PriceCatalog } from '../pricing/catalog.js';
 import { Pricer } from '../pricing/pricer.js';
 import { promptCacheReport } from '../observability/reports/prompt-cache.js';
 import { wasteReport } from '../observability/reports/waste.js';
+import { runFinetuneReport, type FinetuneCliOptions } from './finetune.js';
 
-interface ReportOptions {
+interface ReportOptions extends FinetuneCliOptions {
   config?: string;
   since?: string;
   until?: string;
@@ -34,6 +35,7 @@ interface ReportOptions {
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 export async function runReport(kind: string, o: ReportOptions, print: (s: string) => void = console.log): Promise<void> {
+  if (kind === 'finetune') return runFinetuneReport(o, print);
   const config = loadConfig(o.config);
   const store = await openLedgerStore(config.ledger);
   try {
@@ -89,7 +91,7 @@ export async function runReport(kind: string, o: ReportOptions, print: (s: strin
           1,
         ),
       );
-    } else throw new Error(`unknown report '${kind}' (summary, pareto, monthly, prompt-cache, waste)`);
+    } else throw new Error(`unknown report '${kind}' (summary, pareto, monthly, prompt-cache, waste, finetune)`);
   } finally {
     await store.close();
   }
@@ -98,8 +100,8 @@ export async function runReport(kind: string, o: ReportOptions, print: (s: strin
 export function addReportCommand(program: Command, fail: (e: unknown) => never): void {
   program
     .command('report')
-    .description('cost reports from the ledger: summary (default), pareto, monthly, prompt-cache, waste')
-    .argument('[kind]', 'summary | pareto | monthly | prompt-cache | waste', 'summary')
+    .description('cost reports from the ledger: summary (default), pareto, monthly, prompt-cache, waste, finetune')
+    .argument('[kind]', 'summary | pareto | monthly | prompt-cache | waste | finetune', 'summary')
     .option('-c, --config <file>', 'config file (names the ledger store)', process.env.COSTGATE_CONFIG)
     .option('--since <when>', 'start: 7d, 24h, 30m, ISO date, epoch ms', '30d')
     .option('--until <when>', 'end (exclusive)')
@@ -115,6 +117,18 @@ export function addReportCommand(program: Command, fail: (e: unknown) => never):
     .option('--csv', 'CSV output')
     .option('--month <YYYY-MM>', 'monthly: which month (default: this month)')
     .option('--out <file>', 'monthly: write the Markdown to a file')
+    .option('--target-model <model>', 'finetune: the fine-tuned model (priced from the catalog unless the prices below are given)')
+    .option('--target-input-price <usd>', 'finetune: fine-tuned inference input $ per M tokens')
+    .option('--target-output-price <usd>', 'finetune: fine-tuned inference output $ per M tokens')
+    .option('--training-cost-per-mtok <usd>', 'finetune: training $ per M training tokens (examples × epochs × tokens)')
+    .option('--training-cost <usd>', 'finetune: flat training cost in $ instead')
+    .option('--epochs <n>', 'finetune: training epochs (default 3)')
+    .option('--examples <n>', 'finetune: training examples (default: the feature\'s exportable stored calls)')
+    .option('--min-monthly-requests <n>', 'finetune: volume threshold (default 10000)')
+    .option('--min-examples <n>', 'finetune: few-shot example pairs per call (default 2)')
+    .option('--min-prefix-tokens <n>', 'finetune: system + examples prefix tokens (default 500)')
+    .option('--flagship <models>', 'finetune: flagship models, comma-separated (default: routing.strong / tiers.complex, and catalog input price ≥ --flagship-min-input-price)')
+    .option('--flagship-min-input-price <usd>', 'finetune: input $ per M at or above which a model is flagship (default 2.5)')
     .action(async (kind: string, o: ReportOptions) => {
       try {
         await runReport(kind, o);

@@ -159,6 +159,40 @@ export const PricingSchema = z
   })
   .strict();
 
+/** `ledger.storeBodies`: which calls keep their (redacted) request and response text, and for how long. */
+export const StoreBodiesSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Only these features (the `x-costgate-feature` / key feature); omitted = every feature. */
+    features: z.array(z.string().min(1)).min(1).optional(),
+    /** Share of the matching calls stored (a deterministic draw per request id), 0..1. */
+    sampleRate: z.number().min(0).max(1).default(1),
+    /** A call whose redacted request + response exceed this many bytes is not stored. */
+    maxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+    /** Stored bodies older than this are deleted (checked on the ledger's write path, at most hourly). */
+    retentionDays: z.number().positive().max(3650).default(30),
+    /** Extra redaction patterns: each match becomes `[REDACTED:<kind>]` (kind defaults to `custom`). */
+    redact: z
+      .array(
+        z
+          .object({
+            pattern: z.string().min(1).superRefine((v, c) => {
+              try {
+                new RegExp(v, 'g');
+              } catch (e) {
+                c.addIssue({ code: 'custom', message: `not a valid regular expression: ${(e as Error).message}` });
+              }
+            }),
+            kind: z.string().regex(/^[a-z0-9_-]{1,32}$/, 'lower-case letters, digits, _ and -').default('custom'),
+            /** Regex flags besides the `g` always added (e.g. `i`). */
+            flags: z.string().regex(/^[imsu]*$/, 'only i, m, s, u').default(''),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
 export const LedgerSchema = z
   .object({
     store: z.enum(['sqlite', 'postgres', 'memory']).default('sqlite'),
@@ -174,6 +208,8 @@ export const LedgerSchema = z
     batchSize: z.number().int().min(1).max(100_000).default(500),
     /** `sync`: a non-streaming response is sent only after its ledger row is committed (0 rows lost on crash). */
     durability: z.enum(['batched', 'sync']).default('batched'),
+    /** Opt-in stored request/response bodies, redacted before storage (README "Stored request bodies"). Off by default. */
+    storeBodies: StoreBodiesSchema.default(StoreBodiesSchema.parse({})),
   })
   .strict();
 

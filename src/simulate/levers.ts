@@ -7,6 +7,10 @@ import { TtlPolicy, type Segment } from '../optimize/ttl-policy.js';
 import { ProviderCache, segmentsOf as traceSegments } from '../optimize/prompt-cache-sim.js';
 import type { Call } from './workload.js';
 import type { WhatIfPolicy } from './policy.js';
+import { planSummary, applySummary, transcriptOf, summaryPrompt } from '../optimize/summarize.js';
+import { countPrompt } from '../tokens/count.js';
+import { SummarizeSchema } from '../config/schema.js';
+import type { Json } from '../providers/adapter.js';
 
 export interface SimCall extends Call {
   /** Served by a response cache in the simulation (costs nothing). */
@@ -61,7 +65,7 @@ export function applyLever(name: LeverName, calls: SimCall[], p: WhatIfPolicy): 
       // Every repeat within the TTL counts, sampled calls included (their fingerprints repeat too): the live
       // equivalent is the response cache with `nonDeterministic: true`, or clients sending temperature 0 / a seed.
       if (!p.exactCache) return undefined;
-      if (!calls.some((c) => c.fingerprint)) return { calls, touched: 0, risk: 'none (identical prompts)', na: 'the source records no prompt fingerprints (the ledger records them while alerts.rules.duplicateShare is on; it keeps no request bodies)' };
+      if (!calls.some((c) => c.fingerprint)) return { calls, touched: 0, risk: 'none (identical prompts)', na: 'the source records no prompt fingerprints (the ledger records them while alerts.rules.duplicateShare is on, or from bodies stored with ledger.storeBodies)' };
       const ttl = p.exactCache.ttlMs;
       const seen = new Map<string, number>();
       let touched = 0;
@@ -137,7 +141,7 @@ export function applyLever(name: LeverName, calls: SimCall[], p: WhatIfPolicy): 
       return { calls: out, touched, risk: 'none on quality; answers arrive within the batch window (up to 24 h)', ...(touched === 0 ? { na: `no calls from ${b.features.join(', ')}` } : {}) };
     }
     case 'summarization':
-      return p.summarization ? { calls, touched: 0, risk: 'unmeasured', na: 'needs stored conversations (neither the ledger nor the traces hold message text)' } : undefined;
+      return p.summarization ? summarization(calls, p.summarization) : undefined;
   }
 }
 
@@ -178,4 +182,37 @@ function promptCache(calls: SimCall[], style: 'anthropic' | 'openai', minTokens:
 function segmentsOf(c: Call): Segment[] {
   if (c.blocks?.length) return traceSegments({ timestamp: c.ts, input_length: c.inputTokens, output_length: c.outputTokens, hash_ids: c.blocks });
   return c.prefixHash && c.prefixTokens ? [{ key: c.prefixHash, tokens: Math.min(c.prefixTokens, c.inputTokens) }] : [];
+}
+
+/**
+ * Conversation summarization on the stored bodies (`ledger.storeBodies`), with the gateway's planner (planSummary):
+ * a call over the thresholds loses the older turns' tokens and gains a summary of `summaryTokens`; each distinct
+ * summary (its conversation-prefix key) costs one summary call: the gateway's summary prompt with the transcript in,
+ * `summaryTokens` out, on the summary model (default: the call's own). Cache reads recorded on a changed call are dropped (its prompt changed).
+ */
+function summarization(calls: SimCall[], o: NonNullable<WhatIfPolicy['summarization']>): LeverResult {
+  const risk = 'unmeasured: older turns are replaced by a summary (measure with `npm run eval:summarize`)';
+  if (!calls.some((c) => c.body)) return { calls, touched: 0, risk, na: 'needs stored conversations: turn on ledger.storeBodies (traces hold no message text)' };
+  const d = SummarizeSchema.parse({});
+  const s = { maxTurns: o.maxTurns ?? d.maxTurns, maxTokens: o.maxTokens ?? d.maxTokens, keepLast: o.keepLast ?? d.keepLast, summaryTokens: o.summaryTokens ?? d.summaryTokens };
+  const made = new Set<string>();
+  const extra: SimCall[] = [];
+  let touched = 0;
+  const out = calls.map((c) => {
+    if (c.served || !c.body) return c;
+    const model = o.model ?? c.model;
+    const plan = planSummary(c.body as Json, c.model, s, model);
+    if (!plan) return c;
+    const after = countPrompt(applySummary(c.body as Json, plan, ''), c.model) + s.summaryTokens;
+    const removed = plan.tokensBefore - after;
+    if (removed <= 0) return c;
+    touched++;
+    if (!made.has(plan.key)) {
+      made.add(plan.key);
+      extra.push({ ts: c.ts, model, feature: c.feature, inputTokens: countPrompt(summaryPrompt(transcriptOf(plan.older), s.summaryTokens), model), outputTokens: s.summaryTokens, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, batch: false, cacheHit: false });
+    }
+    const input = Math.max(0, c.inputTokens + c.cacheReadTokens - removed);
+    return { ...c, inputTokens: input, cacheReadTokens: 0 };
+  });
+  return { calls: [...out, ...extra], touched, risk: `${risk}; ${extra.length} summary calls included` };
 }

@@ -38,8 +38,20 @@ export const WhatIfPolicySchema = z
     outputCap: z.object({ maxTokens: z.number().int().positive(), features: z.record(z.string(), z.number().int().positive()).optional() }).strict().optional(),
     /** Features whose calls can wait: sent through provider Batch APIs at batch prices. */
     batch: z.object({ features: z.array(z.string().min(1)).min(1) }).strict().optional(),
-    /** Conversation summarization: needs stored conversations, which neither the ledger nor the traces hold. */
-    summarization: z.object({ maxTurns: z.number().int().positive().optional() }).strict().optional(),
+    /**
+     * Conversation summarization, replayed on the ledger's stored bodies (`ledger.storeBodies`) with the gateway's own
+     * planner; the thresholds default to `optimize.summarize`'s, the summary model to each call's own.
+     */
+    summarization: z
+      .object({
+        maxTurns: z.number().int().positive().optional(),
+        maxTokens: z.number().int().positive().optional(),
+        keepLast: z.number().int().positive().optional(),
+        summaryTokens: z.number().int().positive().max(4000).optional(),
+        model: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

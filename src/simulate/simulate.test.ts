@@ -134,3 +134,58 @@ test('ledger rows: failed calls left out, recorded fingerprints (request_hash) f
   assert.equal(r.combinedNanos, STRONG_CALL);
   assert.equal(callFromRow({ ...base, cacheStatus: 'exact' })!.cacheHit, true);
 });
+
+test('summarization from stored bodies: the planner cuts long conversations, each distinct summary is one summary call', async () => {
+  const { SqliteLedger } = await import('../stores/ledger/sqlite.js');
+  const { fromLedger } = await import('./workload.js');
+  const { makeRow, makeBody } = await import('../../test/fixtures/ledger-rows.js');
+  const { countPrompt } = await import('../tokens/count.js');
+  const turn = (i: number) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i}: ${'the quarterly numbers look fine and the plan holds '.repeat(8)}` });
+  // Two later turns of the same 30-message conversation (same older turns → one summary), and a short chat.
+  const long = (n: number) => ({ model: 'strong', messages: [{ role: 'system', content: 'You are helpful.' }, ...Array.from({ length: n }, (_, i) => turn(i)), { role: 'user', content: 'and now?' }] });
+  const bodies = [long(30), long(31), { model: 'strong', messages: [{ role: 'user', content: 'hi' }] }];
+  const store = new SqliteLedger(':memory:');
+  await store.init();
+  try {
+    const rows = bodies.map((b, i) => makeRow({ requestId: `s-${i}`, ts: Date.UTC(2026, 0, 1) + i, model: 'strong', provider: null, inputTokens: countPrompt(b), cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, outputTokens: 100, status: 200, cacheStatus: 'miss', batch: false, prefixHash: null, requestHash: null, cacheScore: null }));
+    await store.write(rows, [], bodies.map((b, i) => makeBody({ requestId: `s-${i}`, request: JSON.stringify(b) })));
+    const w = await fromLedger(store);
+    assert.equal(w.calls.filter((c) => c.body).length, 3);
+    const r = applyLever('summarization', w.calls, parsePolicy('summarization: { model: weak }', 'p.yaml'))!;
+    assert.equal(r.na, undefined);
+    assert.equal(r.touched, 2, 'both long turns are cut, the short chat is not');
+    const summaries = r.calls.filter((c) => c.model === 'weak');
+    assert.equal(summaries.length, 1, 'the two turns replace the same older messages: one summary');
+    assert.equal(summaries[0]!.outputTokens, 200);
+    assert.ok(r.calls[0]!.inputTokens < w.calls[0]!.inputTokens / 2, `${r.calls[0]!.inputTokens} of ${w.calls[0]!.inputTokens}`);
+    assert.equal(r.calls[2]!.inputTokens, w.calls[2]!.inputTokens);
+    const res = whatIf(w, parsePolicy('summarization: { model: weak }', 'p.yaml'), pricer);
+    assert.ok(res.combinedNanos < res.baselineNanos);
+  } finally {
+    await store.close();
+  }
+});
+
+test('exact cache from stored bodies: with no request_hash recorded, the stored body gives the gateway\'s fingerprint', async () => {
+  const { SqliteLedger } = await import('../stores/ledger/sqlite.js');
+  const { fromLedger } = await import('./workload.js');
+  const { makeRow, makeBody } = await import('../../test/fixtures/ledger-rows.js');
+  const { requestFingerprint } = await import('../pipeline/stages/fingerprint.js');
+  const q = (text: string) => ({ model: 'strong', temperature: 0, messages: [{ role: 'user', content: text }] });
+  const bodies = [q('what is our refund policy?'), q('what is our refund policy?'), q('how do I reset my password?')];
+  const store = new SqliteLedger(':memory:');
+  await store.init();
+  try {
+    const rows = bodies.map((b, i) => makeRow({ requestId: `f-${i}`, ts: Date.UTC(2026, 0, 1) + i * 1000, model: 'strong', provider: null, inputTokens: 10, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, outputTokens: 50, status: 200, cacheStatus: 'miss', batch: false, prefixHash: null, requestHash: null, cacheScore: null }));
+    await store.write(rows, [], bodies.map((b, i) => makeBody({ requestId: `f-${i}`, request: JSON.stringify(b) })));
+    const w = await fromLedger(store);
+    assert.equal(w.calls[0]!.fingerprint, requestFingerprint('openai', 'strong', bodies[0]!));
+    assert.equal(w.calls[0]!.fingerprint, w.calls[1]!.fingerprint);
+    assert.notEqual(w.calls[0]!.fingerprint, w.calls[2]!.fingerprint);
+    const r = applyLever('exactCache', w.calls, parsePolicy('exactCache: { ttlMs: 60000 }', 'p.yaml'))!;
+    assert.equal(r.na, undefined);
+    assert.equal(r.touched, 1, 'the repeat is free, the first ask and the other question are paid');
+  } finally {
+    await store.close();
+  }
+});

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { LedgerStore, LedgerFilter, LedgerRow } from '../stores/ledger/types.js';
 import { servedFromCache } from '../cache/served.js';
 import { parseTrace } from '../optimize/prompt-cache-sim.js';
+import { requestFingerprint } from '../pipeline/stages/fingerprint.js';
 
 export interface Call {
   ts: number;
@@ -31,6 +32,8 @@ export interface Call {
   shadow?: { score: number; match: boolean | null };
   /** Already served from the gateway's response cache (costs nothing before and after). */
   cacheHit: boolean;
+  /** The stored (redacted) OpenAI-surface chat request, when the ledger kept it (`ledger.storeBodies`). */
+  body?: Record<string, unknown>;
 }
 
 export interface Workload {
@@ -64,12 +67,34 @@ export function callFromRow(r: LedgerRow): Call | undefined {
 /** Every successful ledger row in the filter, oldest first (paged; `onProgress` gets the count read so far). */
 export async function fromLedger(store: LedgerStore, filter: LedgerFilter = {}, onProgress?: (n: number) => void): Promise<Workload> {
   const calls: Call[] = [];
+  // Stored bodies in the window (opt-in): the summarization lever replays them. OpenAI-surface chat only.
+  const bodies = new Map<string, Record<string, unknown>>();
   let cursor: string | undefined;
+  do {
+    const page = await store.bodies({ since: filter.since, until: filter.until, feature: filter.feature, limit: 1000, cursor });
+    for (const b of page.rows) {
+      if (b.surface !== 'openai' || b.endpoint !== 'chat') continue;
+      try {
+        const j = JSON.parse(b.request);
+        if (j && typeof j === 'object' && Array.isArray(j.messages)) bodies.set(b.requestId, j);
+      } catch {
+        /* unreadable: the call replays without its body */
+      }
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
   let n = 0;
   do {
     const page = await store.query({ ...filter, limit: 1000, cursor });
     for (const r of page.rows) {
       const c = callFromRow(r);
+      const b = bodies.get(r.requestId);
+      if (c && b && r.surface === 'openai') {
+        c.body = b;
+        // No fingerprint recorded (the duplicate-share alert was off): the stored body gives the same one the gateway
+        // would have computed. (Redaction could make two prompts that differ only in, say, an email look equal.)
+        if (!c.fingerprint) c.fingerprint = requestFingerprint('openai', typeof b.model === 'string' ? b.model : c.model, b);
+      }
       if (c) calls.push(c);
     }
     n += page.rows.length;

@@ -20,6 +20,8 @@ export interface MeterOptions {
   sinks: RecordSink[];
   /** Called when a sink throws: metering must never break a response. */
   onSinkError?: (e: unknown, rec: RequestRecord) => void;
+  /** Sees each response the pipeline returned (opt-in stored bodies); may wrap a stream. A throw never fails the call. */
+  capture?: (ctx: Ctx, res: import('../ctx.js').GatewayResponse) => import('../ctx.js').GatewayResponse;
 }
 
 const COST_HEADERS = 'x-costgate-cost-usd, x-costgate-saved-usd';
@@ -78,7 +80,14 @@ export const meter = (o: MeterOptions): Stage =>
     };
     ctx.settled.then(finish);
     try {
-      const res = await next();
+      let res = await next();
+      if (o.capture) {
+        try {
+          res = o.capture(ctx, res);
+        } catch (e) {
+          o.onSinkError?.(e, buildRecord(ctx, ctx.outcome ?? { status: res.status, latencyMs: elapsed(ctx), streamed: false }));
+        }
+      }
       if (ctx.outcome) {
         const p = finish();
         Object.assign(res.headers, costHeaders(p));

@@ -15,6 +15,7 @@ import { PostgresLedger } from './postgres.js';
 import type { LedgerStore, LedgerRow, LedgerFilter } from './types.js';
 import { describeAggregateContract } from './contract-aggregate.test.js';
 import { describeBreakdownContract } from './contract-breakdown.test.js';
+import { describeBodiesContract } from './contract-bodies.test.js';
 import { PG_URL, requirePostgres } from '../../../test/helpers/services.js';
 import { makeRow, makeBareRow, makeAttempt, writeAll, T0, HOUR } from '../../../test/fixtures/ledger-rows.js';
 
@@ -167,6 +168,7 @@ export function describeLedgerContract(name: string, factory: LedgerFactory): vo
 
     describeAggregateContract(withStore);
     describeBreakdownContract(withStore);
+    describeBodiesContract(withStore);
   });
 }
 

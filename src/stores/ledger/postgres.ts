@@ -4,9 +4,9 @@
  * an advisory lock so replicas starting together do not race.
  */
 import pg from 'pg';
-import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, GroupKey, AggregateRow, LedgerBreakdown } from './types.js';
+import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, GroupKey, AggregateRow, LedgerBreakdown, BodyRow, BodyQuery } from './types.js';
 import { breakdownSql, toBreakdown } from './breakdown.js';
-import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql, duplicatesSql } from './sql.js';
+import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql, duplicatesSql, BODY_COLUMNS, bodyValues, bodyFromDb, bodiesSql } from './sql.js';
 import { encodeCursor, decodeCursor, clampLimit } from './cursor.js';
 import { inTransaction } from '../pg-transaction.js';
 import { toAggregate } from './aggregate.js';
@@ -56,13 +56,14 @@ export class PostgresLedger implements LedgerStore {
     return `${this.schema}.${name}`;
   }
 
-  async write(rows: LedgerRow[], attempts: AttemptRow[]): Promise<void> {
-    if (!rows.length && !attempts.length) return;
+  async write(rows: LedgerRow[], attempts: AttemptRow[], bodies: BodyRow[] = []): Promise<void> {
+    if (!rows.length && !attempts.length && !bodies.length) return;
     await inTransaction(this.pool, async (c) => {
       // Multi-row INSERTs in chunks: one round trip per ~200 rows instead of one per row.
       for (const [table, cols, list, vals] of [
         ['ledger_requests', REQUEST_COLUMNS, rows, requestValues],
         ['ledger_attempts', ATTEMPT_COLUMNS, attempts, attemptValues],
+        ['ledger_bodies', BODY_COLUMNS, bodies, bodyValues],
       ] as const) {
         for (let i = 0; i < list.length; i += 200) {
           const chunk = list.slice(i, i + 200) as never[];
@@ -92,6 +93,20 @@ export class PostgresLedger implements LedgerStore {
     const rows = raw.slice(0, limit).map(rowFromDb);
     const last = rows[rows.length - 1];
     return { rows, nextCursor: raw.length > limit && last ? encodeCursor(last.ts, last.uid) : undefined };
+  }
+
+  async bodies(q: BodyQuery): Promise<{ rows: BodyRow[]; nextCursor?: string }> {
+    const params: unknown[] = [];
+    const limit = clampLimit(q.limit);
+    const { rows: raw } = await this.pool.query(bodiesSql(q, limit, (i) => `$${i}`, params, this.t('ledger_bodies')), params);
+    const rows = raw.slice(0, limit).map(bodyFromDb);
+    const last = rows[rows.length - 1];
+    return { rows, nextCursor: raw.length > limit && last ? encodeCursor(last.ts, last.requestId) : undefined };
+  }
+
+  async pruneBodies(before: number): Promise<number> {
+    const r = await this.pool.query(`DELETE FROM ${this.t('ledger_bodies')} WHERE ts < $1`, [before]);
+    return r.rowCount ?? 0;
   }
 
   async attempts(uid: string): Promise<AttemptRow[]> {

@@ -2,7 +2,8 @@
  * SQL shared by the SQLite and Postgres ledgers: versioned migrations, and query/aggregate builders that differ only
  * in placeholders and time bucketing.
  */
-import type { LedgerFilter, GroupKey, LedgerRow, AttemptRow } from './types.js';
+import type { LedgerFilter, GroupKey, LedgerRow, AttemptRow, BodyRow, BodyQuery } from './types.js';
+import { decodeCursor } from './cursor.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -54,6 +55,14 @@ export function migrations(d: Dialect): string[] {
     // can be counted whether or not the response cache is on (the duplicate-share alert).
     `ALTER TABLE ledger_requests ADD COLUMN request_hash TEXT;
     CREATE INDEX ledger_requests_hash_ts ON ledger_requests (ts, request_hash);`,
+    // 7: opt-in stored request/response bodies (ledger.storeBodies), redacted before they are queued; pruned by age.
+    `CREATE TABLE ledger_bodies (
+      request_id TEXT PRIMARY KEY, ts ${big} NOT NULL, feature TEXT, endpoint TEXT NOT NULL, surface TEXT NOT NULL,
+      requested_model TEXT NOT NULL, model TEXT, status INTEGER NOT NULL, cache_status TEXT NOT NULL, stream SMALLINT NOT NULL,
+      request TEXT NOT NULL, response TEXT, redactions TEXT
+    );
+    CREATE INDEX ledger_bodies_ts ON ledger_bodies (ts);
+    CREATE INDEX ledger_bodies_feature_ts ON ledger_bodies (feature, ts);`,
   ];
 }
 
@@ -182,4 +191,39 @@ export function aggregateSql(f: LedgerFilter, by: GroupKey[], d: Dialect, p: (i:
 export function duplicatesSql(f: LedgerFilter, p: (i: number) => string, params: unknown[]): string {
   const where = whereClause(f, p, params);
   return `SELECT COUNT(request_hash) AS n, COUNT(DISTINCT request_hash) AS d FROM ledger_requests ${where ? `${where} AND` : 'WHERE'} request_hash IS NOT NULL`;
+}
+
+export const BODY_COLUMNS = ['request_id', 'ts', 'feature', 'endpoint', 'surface', 'requested_model', 'model', 'status', 'cache_status', 'stream', 'request', 'response', 'redactions'] as const;
+
+export function bodyValues(b: BodyRow): unknown[] {
+  return [b.requestId, b.ts, b.feature, b.endpoint, b.surface, b.requestedModel, b.model, b.status, b.cacheStatus, b.stream ? 1 : 0, b.request, b.response, b.redactions];
+}
+
+export function bodyFromDb(x: Record<string, unknown>): BodyRow {
+  return {
+    requestId: String(x.request_id), ts: num(x.ts), feature: (x.feature as string) ?? null, endpoint: String(x.endpoint), surface: String(x.surface),
+    requestedModel: String(x.requested_model), model: (x.model as string) ?? null, status: num(x.status), cacheStatus: String(x.cache_status),
+    stream: num(x.stream) === 1, request: String(x.request), response: (x.response as string) ?? null, redactions: (x.redactions as string) ?? null,
+  };
+}
+
+/** SELECT for a page of stored bodies, oldest first, keyset-paginated on (ts, request_id). */
+export function bodiesSql(q: BodyQuery, limit: number, p: (i: number) => string, params: unknown[], table = 'ledger_bodies'): string {
+  const parts: string[] = [];
+  const add = (sql: string, ...vs: unknown[]) => {
+    let out = sql;
+    for (const v of vs) {
+      params.push(v);
+      out = out.replace('?', p(params.length));
+    }
+    parts.push(out);
+  };
+  if (q.since !== undefined) add('ts >= ?', q.since);
+  if (q.until !== undefined) add('ts < ?', q.until);
+  if (q.feature !== undefined) add('feature = ?', q.feature);
+  if (q.cursor) {
+    const c = decodeCursor(q.cursor);
+    add('(ts > ? OR (ts = ? AND request_id > ?))', c.ts, c.ts, c.uid);
+  }
+  return `SELECT * FROM ${table} ${parts.length ? `WHERE ${parts.join(' AND ')}` : ''} ORDER BY ts ASC, request_id ASC LIMIT ${limit + 1}`;
 }

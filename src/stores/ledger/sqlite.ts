@@ -7,9 +7,9 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
-import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, GroupKey, AggregateRow, LedgerBreakdown } from './types.js';
+import type { LedgerStore, LedgerRow, AttemptRow, LedgerQuery, LedgerFilter, GroupKey, AggregateRow, LedgerBreakdown, BodyRow, BodyQuery } from './types.js';
 import { breakdownSql, toBreakdown } from './breakdown.js';
-import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql, duplicatesSql } from './sql.js';
+import { migrations, REQUEST_COLUMNS, ATTEMPT_COLUMNS, requestValues, attemptValues, rowFromDb, attemptFromDb, whereClause, aggregateSql, duplicatesSql, BODY_COLUMNS, bodyValues, bodyFromDb, bodiesSql } from './sql.js';
 import { encodeCursor, decodeCursor, clampLimit } from './cursor.js';
 import { toAggregate } from './aggregate.js';
 import { Checkpointer } from './sqlite-checkpointer.js';
@@ -23,7 +23,8 @@ export class SqliteLedger implements LedgerStore {
   private readonly db: Database.Database;
   private insertRequest!: Database.Statement;
   private insertAttempt!: Database.Statement;
-  private writeTx!: (rows: LedgerRow[], attempts: AttemptRow[]) => void;
+  private insertBody!: Database.Statement;
+  private writeTx!: (rows: LedgerRow[], attempts: AttemptRow[], bodies: BodyRow[]) => void;
   private checkpointer: Checkpointer | undefined;
 
   constructor(private readonly path: string) {
@@ -52,10 +53,12 @@ export class SqliteLedger implements LedgerStore {
     const ph = (n: number) => Array(n).fill('?').join(', ');
     this.insertRequest = this.db.prepare(`INSERT OR IGNORE INTO ledger_requests (${REQUEST_COLUMNS.join(', ')}) VALUES (${ph(REQUEST_COLUMNS.length)})`);
     this.insertAttempt = this.db.prepare(`INSERT OR IGNORE INTO ledger_attempts (${ATTEMPT_COLUMNS.join(', ')}) VALUES (${ph(ATTEMPT_COLUMNS.length)})`);
+    this.insertBody = this.db.prepare(`INSERT OR IGNORE INTO ledger_bodies (${BODY_COLUMNS.join(', ')}) VALUES (${ph(BODY_COLUMNS.length)})`);
     if (this.kind === 'sqlite' && !this.checkpointer) this.startCheckpointer();
-    this.writeTx = this.db.transaction((rows: LedgerRow[], attempts: AttemptRow[]) => {
+    this.writeTx = this.db.transaction((rows: LedgerRow[], attempts: AttemptRow[], bodies: BodyRow[]) => {
       for (const r of rows) this.insertRequest.run(requestValues(r));
       for (const a of attempts) this.insertAttempt.run(attemptValues(a));
+      for (const b of bodies) this.insertBody.run(bodyValues(b));
     });
   }
 
@@ -68,8 +71,21 @@ export class SqliteLedger implements LedgerStore {
     });
   }
 
-  async write(rows: LedgerRow[], attempts: AttemptRow[]): Promise<void> {
-    this.writeTx(rows, attempts);
+  async write(rows: LedgerRow[], attempts: AttemptRow[], bodies: BodyRow[] = []): Promise<void> {
+    this.writeTx(rows, attempts, bodies);
+  }
+
+  async bodies(q: BodyQuery): Promise<{ rows: BodyRow[]; nextCursor?: string }> {
+    const params: unknown[] = [];
+    const limit = clampLimit(q.limit);
+    const raw = this.db.prepare(bodiesSql(q, limit, () => '?', params)).all(params) as Record<string, unknown>[];
+    const rows = raw.slice(0, limit).map(bodyFromDb);
+    const last = rows[rows.length - 1];
+    return { rows, nextCursor: raw.length > limit && last ? encodeCursor(last.ts, last.requestId) : undefined };
+  }
+
+  async pruneBodies(before: number): Promise<number> {
+    return this.db.prepare('DELETE FROM ledger_bodies WHERE ts < ?').run(before).changes;
   }
 
   async query(q: LedgerQuery): Promise<{ rows: LedgerRow[]; nextCursor?: string }> {

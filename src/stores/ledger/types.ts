@@ -89,6 +89,38 @@ export interface AttemptRow {
   costNanos: number;
 }
 
+/**
+ * A stored (redacted) request/response pair (`ledger.storeBodies`), keyed by request id. Self-contained: it carries
+ * what the fine-tuning export and report select on (status, cache status, models) so no join with the rows is needed.
+ */
+export interface BodyRow {
+  requestId: string;
+  ts: number;
+  feature: string | null;
+  endpoint: string;
+  surface: string;
+  requestedModel: string;
+  model: string | null;
+  status: number;
+  cacheStatus: string;
+  stream: boolean;
+  /** The client's request body as JSON text, redacted. */
+  request: string;
+  /** The response body as JSON text, redacted; for a stream, the assembled text in a minimal response; null when not kept. */
+  response: string | null;
+  /** Redactions made, `kind=n` joined by `,` (null when none). */
+  redactions: string | null;
+}
+
+export interface BodyQuery {
+  since?: number;
+  until?: number;
+  feature?: string;
+  limit?: number;
+  /** Opaque cursor from a previous page (oldest first). */
+  cursor?: string;
+}
+
 export interface LedgerFilter {
   since?: number;
   until?: number;
@@ -144,8 +176,12 @@ export interface LedgerStore {
   readonly kind: 'sqlite' | 'postgres' | 'memory';
   /** Create or migrate the schema (versioned migrations). */
   init(): Promise<void>;
-  /** One transaction for the batch. */
-  write(rows: LedgerRow[], attempts: AttemptRow[]): Promise<void>;
+  /** One transaction for the batch (stored bodies, when given, in the same transaction). */
+  write(rows: LedgerRow[], attempts: AttemptRow[], bodies?: BodyRow[]): Promise<void>;
+  /** Stored bodies, oldest first (`limit` 1–1000, default 100). */
+  bodies(q: BodyQuery): Promise<{ rows: BodyRow[]; nextCursor?: string }>;
+  /** Delete stored bodies older than `before` (ms); resolves with how many were deleted. */
+  pruneBodies(before: number): Promise<number>;
   query(q: LedgerQuery): Promise<{ rows: LedgerRow[]; nextCursor?: string }>;
   attempts(uid: string): Promise<AttemptRow[]>;
   aggregate(filter: LedgerFilter, by: GroupKey[]): Promise<AggregateRow[]>;

@@ -7,8 +7,8 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { LedgerWriter, type WriterOptions } from './writer.js';
-import type { LedgerStore, LedgerRow, AttemptRow } from './types.js';
-import { makeRow, makeAttempt } from '../../../test/fixtures/ledger-rows.js';
+import type { LedgerStore, LedgerRow, AttemptRow, BodyRow } from './types.js';
+import { makeRow, makeAttempt, makeBody, HOUR } from '../../../test/fixtures/ledger-rows.js';
 
 type Mode = 'ok' | 'reject' | 'throw';
 
@@ -16,7 +16,9 @@ type Mode = 'ok' | 'reject' | 'throw';
 class FakeStore implements LedgerStore {
   readonly kind = 'memory' as const;
   /** Committed batches, in commit order. */
-  batches: { rows: LedgerRow[]; attempts: AttemptRow[] }[] = [];
+  batches: { rows: LedgerRow[]; attempts: AttemptRow[]; bodies: BodyRow[] }[] = [];
+  /** pruneBodies() calls (their `before`). */
+  prunes: number[] = [];
   /** Every call to write(), failed or not. */
   calls = 0;
   /** Scripted outcomes for the next calls; `fallback` once the script runs out. */
@@ -34,13 +36,13 @@ class FakeStore implements LedgerStore {
     return this.batches.flatMap((b) => b.attempts);
   }
   async init(): Promise<void> {}
-  write(rows: LedgerRow[], attempts: AttemptRow[]): Promise<void> {
+  write(rows: LedgerRow[], attempts: AttemptRow[], bodies: BodyRow[] = []): Promise<void> {
     this.calls++;
     const m = this.next();
     if (m === 'throw') throw new Error('store threw synchronously');
     if (m === 'reject') return Promise.reject(new Error('store unavailable'));
     // Copies: a writer that later mutated a batch it handed over would corrupt what was "committed".
-    this.batches.push({ rows: rows.slice(), attempts: attempts.slice() });
+    this.batches.push({ rows: rows.slice(), attempts: attempts.slice(), bodies: bodies.slice() });
     return Promise.resolve();
   }
   async query(): Promise<{ rows: LedgerRow[]; nextCursor?: string }> {
@@ -60,6 +62,13 @@ class FakeStore implements LedgerStore {
   }
   async duplicates(): Promise<{ requests: number; distinct: number }> {
     return { requests: 0, distinct: 0 };
+  }
+  async bodies(): Promise<{ rows: BodyRow[] }> {
+    return { rows: this.batches.flatMap((b) => b.bodies) };
+  }
+  async pruneBodies(before: number): Promise<number> {
+    this.prunes.push(before);
+    return 0;
   }
   async close(): Promise<void> {
     this.closed = true;
@@ -283,4 +292,46 @@ test('a row pushed after close() into a store that stays down is reported lost, 
   await waitFor(() => errors.some((e) => /could not be written at shutdown/.test(e.message)), 'the loss message', 5000);
   assert.match(errors.find((e) => /at shutdown/.test(e.message))!.message, /\b1 rows\b/);
   assert.equal(store.rows.length, 0);
+});
+
+test('stored bodies ride in the same batch (one write) as the rows, are kept on a failed write, and never flush alone per push', async () => {
+  const { store, writer } = setup({ flushIntervalMs: 60_000, batchSize: 3 });
+  store.script = ['reject'];
+  writer.pushBody(makeBody({ requestId: 'b1' }));
+  writer.push(makeRow({ uid: 'r1' }), []);
+  writer.pushBody(makeBody({ requestId: 'b2' }));
+  writer.push(makeRow({ uid: 'r2' }), []);
+  assert.equal(store.calls, 0, 'no write per pushed body');
+  writer.push(makeRow({ uid: 'r3' }), []); // batchSize reached: one write, which fails
+  await waitFor(() => store.calls === 1, 'the first write');
+  await writer.flushNow();
+  assert.equal(store.batches.length, 1);
+  assert.deepEqual(store.batches[0]!.rows.map((r) => r.uid), ['r1', 'r2', 'r3']);
+  assert.deepEqual(store.batches[0]!.bodies.map((b) => b.requestId), ['b1', 'b2'], 'bodies retried with their rows, in order');
+  await writer.close();
+});
+
+test('retention: after a committed batch the writer prunes bodies older than the retention, at most hourly', async () => {
+  let now = 10 * HOUR;
+  const { store, writer } = setup({ flushIntervalMs: 60_000, bodyRetentionMs: 2 * HOUR, now: () => now });
+  writer.push(makeRow(), []);
+  await writer.flushNow();
+  assert.deepEqual(store.prunes, [8 * HOUR]);
+  now += HOUR / 2;
+  writer.push(makeRow(), []);
+  await writer.flushNow();
+  assert.equal(store.prunes.length, 1, 'not again within the hour');
+  now += HOUR;
+  writer.push(makeRow(), []);
+  await writer.flushNow();
+  assert.deepEqual(store.prunes, [8 * HOUR, now - 2 * HOUR]);
+  await writer.close();
+});
+
+test('no retention configured: the writer never prunes', async () => {
+  const { store, writer } = setup({ flushIntervalMs: 60_000 });
+  writer.push(makeRow(), []);
+  await writer.flushNow();
+  assert.deepEqual(store.prunes, []);
+  await writer.close();
 });
