@@ -211,7 +211,8 @@ function summarization(calls: SimCall[], o: NonNullable<WhatIfPolicy['summarizat
       made.add(plan.key);
       extra.push({ ts: c.ts, model, feature: c.feature, inputTokens: countPrompt(summaryPrompt(transcriptOf(plan.older), s.summaryTokens), model), outputTokens: s.summaryTokens, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, batch: false, cacheHit: false });
     }
-    const input = Math.max(0, c.inputTokens + c.cacheReadTokens - removed);
+    // inputTokens is the whole prompt, cache reads included (the pricer charges reads out of it).
+    const input = Math.max(0, c.inputTokens - removed);
     return { ...c, inputTokens: input, cacheReadTokens: 0 };
   });
   return { calls: [...out, ...extra], touched, risk: `${risk}; ${extra.length} summary calls included` };
