@@ -42,6 +42,8 @@ test('sampleRate keeps the calls whose request-id draw is under it; maxBytes dro
     }
     // Larger than maxBytes: not stored, whatever its draw.
     for (let i = 0; i < 4; i++) await postJson(`${url}/v1/chat/completions`, chat('x'.repeat(5000)), { 'x-costgate-request-id': `big-${i}` });
+    // Over 4 × maxBytes: dropped before redaction even runs.
+    await postJson(`${url}/v1/chat/completions`, chat('y'.repeat(20_000)), { 'x-costgate-request-id': 'huge-0' });
   });
   const want = ids.filter((id) => sampleDraw(id) < 0.5).sort();
   assert.ok(want.length > 5 && want.length < 35, `a real sample: ${want.length} of 40`);

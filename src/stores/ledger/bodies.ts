@@ -113,6 +113,13 @@ export class BodyCapture {
   }
 
   private store(ctx: Ctx, response: string | undefined, status?: number): void {
+    // Far over the limit before redaction (which may shorten a body, but not to a quarter): not worth the regexes
+    // over megabytes on the event loop.
+    const rawBytes = ctx.req.raw?.length ?? 0;
+    if (rawBytes > this.o.maxBytes * 4) {
+      this.tooLarge++;
+      return;
+    }
     const counts = new Map<string, number>();
     const request = JSON.stringify(this.redactor.json(ctx.req.body, counts));
     let resp: string | null = null;

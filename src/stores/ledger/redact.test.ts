@@ -66,3 +66,12 @@ test('sample draw is deterministic per request id and spread over [0, 1)', () =>
   assert.ok(under > 400 && under < 600, `about a quarter under 0.25: ${under}`);
   assert.ok(draws.every((d) => d >= 0 && d < 1));
 });
+
+test('redaction keeps a client\'s "__proto__" and "constructor" keys as keys (no prototype change), redacting inside them', () => {
+  const r = new Redactor();
+  const v = JSON.parse('{"__proto__":{"email":"a.person@example.com"},"constructor":"x","messages":[{"role":"user","content":"hi"}]}');
+  const out = r.json(v) as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(out), Object.prototype);
+  assert.equal(JSON.stringify(out), '{"__proto__":{"email":"[REDACTED:email]"},"constructor":"x","messages":[{"role":"user","content":"hi"}]}');
+  assert.equal(({} as Record<string, unknown>).email, undefined);
+});

@@ -89,7 +89,9 @@ export class Redactor {
     if (Array.isArray(v)) return v.map((x) => this.json(x, counts));
     if (v && typeof v === 'object') {
       const o: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) o[k] = this.json(x, counts);
+      // defineProperty, not `o[k] =`: a client's "__proto__" key (JSON.parse makes it an own property) must stay a
+      // key of the stored copy, not become its prototype.
+      for (const [k, x] of Object.entries(v)) Object.defineProperty(o, k, { value: this.json(x, counts), enumerable: true, writable: true, configurable: true });
       return o;
     }
     return v;
