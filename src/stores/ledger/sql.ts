@@ -209,21 +209,13 @@ export function bodyFromDb(x: Record<string, unknown>): BodyRow {
 
 /** SELECT for a page of stored bodies, oldest first, keyset-paginated on (ts, request_id). */
 export function bodiesSql(q: BodyQuery, limit: number, p: (i: number) => string, params: unknown[], table = 'ledger_bodies'): string {
-  const parts: string[] = [];
-  const add = (sql: string, ...vs: unknown[]) => {
-    let out = sql;
-    for (const v of vs) {
-      params.push(v);
-      out = out.replace('?', p(params.length));
-    }
-    parts.push(out);
-  };
-  if (q.since !== undefined) add('ts >= ?', q.since);
-  if (q.until !== undefined) add('ts < ?', q.until);
-  if (q.feature !== undefined) add('feature = ?', q.feature);
+  // The rows' own filter for the columns the two tables share (ts, feature), then the keyset condition.
+  let where = whereClause({ since: q.since, until: q.until, feature: q.feature }, p, params);
   if (q.cursor) {
     const c = decodeCursor(q.cursor);
-    add('(ts > ? OR (ts = ? AND request_id > ?))', c.ts, c.ts, c.uid);
+    params.push(c.ts, c.ts, c.uid);
+    const n = params.length;
+    where += `${where ? ' AND' : 'WHERE'} (ts > ${p(n - 2)} OR (ts = ${p(n - 1)} AND request_id > ${p(n)}))`;
   }
-  return `SELECT * FROM ${table} ${parts.length ? `WHERE ${parts.join(' AND ')}` : ''} ORDER BY ts ASC, request_id ASC LIMIT ${limit + 1}`;
+  return `SELECT * FROM ${table} ${where} ORDER BY ts ASC, request_id ASC LIMIT ${limit + 1}`;
 }
