@@ -8,6 +8,7 @@
  */
 import type { BodyRow, BodyQuery, LedgerStore } from '../stores/ledger/types.js';
 import { servedFromCache } from '../cache/served.js';
+import { pages } from '../stores/ledger/cursor.js';
 
 export type FtMessage = { role: 'system' | 'user' | 'assistant' | 'tool'; content: unknown; name?: string; tool_calls?: unknown[]; tool_call_id?: string };
 export interface FtLine {
@@ -107,10 +108,8 @@ export interface ExportResult {
 /** Every stored body of the query, oldest first, through `write` (one JSON line each, newline included). */
 export async function exportFineTune(store: LedgerStore, q: BodyQuery, write: (line: string) => void): Promise<ExportResult> {
   const r: ExportResult = { lines: 0, skipped: {} };
-  let cursor: string | undefined;
-  do {
-    const page = await store.bodies({ ...q, limit: 1000, cursor });
-    for (const b of page.rows) {
+  for await (const rows of pages((cursor) => store.bodies({ ...q, limit: 1000, cursor }))) {
+    for (const b of rows) {
       const c = toFineTuneLine(b);
       if ('skip' in c) r.skipped[c.skip] = (r.skipped[c.skip] ?? 0) + 1;
       else {
@@ -118,7 +117,6 @@ export async function exportFineTune(store: LedgerStore, q: BodyQuery, write: (l
         r.lines++;
       }
     }
-    cursor = page.nextCursor;
-  } while (cursor);
+  }
   return r;
 }

@@ -25,6 +25,7 @@ import { rateAt } from '../pricing/rates.js';
 import { roundScaled } from '../pricing/decimal.js';
 import { countText } from '../tokens/count.js';
 import { toFineTuneLine } from './finetune-export.js';
+import { pages } from '../stores/ledger/cursor.js';
 
 export const MONTH_MS = 30 * 86_400_000;
 /** Framing tokens per chat message (OpenAI's published accounting, as src/tokens/count.ts). */
@@ -138,23 +139,13 @@ export function fewShotOf(requestJson: string, surface: string, model: string, t
 
 async function allRows(store: LedgerStore, o: FinetuneOptions): Promise<LedgerRow[]> {
   const out: LedgerRow[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.query({ since: o.since, until: o.until, feature: o.feature, limit: 1000, cursor });
-    out.push(...page.rows);
-    cursor = page.nextCursor;
-  } while (cursor);
+  for await (const rows of pages((cursor) => store.query({ since: o.since, until: o.until, feature: o.feature, limit: 1000, cursor }))) out.push(...rows);
   return out;
 }
 
 async function allBodies(store: LedgerStore, o: FinetuneOptions, feature: string): Promise<BodyRow[]> {
   const out: BodyRow[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.bodies({ since: o.since, until: o.until, feature, limit: 1000, cursor });
-    out.push(...page.rows);
-    cursor = page.nextCursor;
-  } while (cursor);
+  for await (const rows of pages((cursor) => store.bodies({ since: o.since, until: o.until, feature, limit: 1000, cursor }))) out.push(...rows);
   return out;
 }
 

@@ -8,6 +8,7 @@ import type { LedgerStore, LedgerFilter, LedgerRow } from '../stores/ledger/type
 import { servedFromCache } from '../cache/served.js';
 import { parseTrace } from '../optimize/prompt-cache-sim.js';
 import { requestFingerprint } from '../pipeline/stages/fingerprint.js';
+import { pages } from '../stores/ledger/cursor.js';
 
 export interface Call {
   ts: number;
@@ -69,10 +70,8 @@ export async function fromLedger(store: LedgerStore, filter: LedgerFilter = {}, 
   const calls: Call[] = [];
   // Stored bodies in the window (opt-in): the summarization lever replays them. OpenAI-surface chat only.
   const bodies = new Map<string, Record<string, unknown>>();
-  let cursor: string | undefined;
-  do {
-    const page = await store.bodies({ since: filter.since, until: filter.until, feature: filter.feature, limit: 1000, cursor });
-    for (const b of page.rows) {
+  for await (const rows of pages((cursor) => store.bodies({ since: filter.since, until: filter.until, feature: filter.feature, limit: 1000, cursor }))) {
+    for (const b of rows) {
       if (b.surface !== 'openai' || b.endpoint !== 'chat') continue;
       try {
         const j = JSON.parse(b.request);
@@ -81,12 +80,10 @@ export async function fromLedger(store: LedgerStore, filter: LedgerFilter = {}, 
         /* unreadable: the call replays without its body */
       }
     }
-    cursor = page.nextCursor;
-  } while (cursor);
+  }
   let n = 0;
-  do {
-    const page = await store.query({ ...filter, limit: 1000, cursor });
-    for (const r of page.rows) {
+  for await (const rows of pages((cursor) => store.query({ ...filter, limit: 1000, cursor }))) {
+    for (const r of rows) {
       const c = callFromRow(r);
       const b = bodies.get(r.requestId);
       if (c && b && r.surface === 'openai') {
@@ -97,10 +94,9 @@ export async function fromLedger(store: LedgerStore, filter: LedgerFilter = {}, 
       }
       if (c) calls.push(c);
     }
-    n += page.rows.length;
+    n += rows.length;
     onProgress?.(n);
-    cursor = page.nextCursor;
-  } while (cursor);
+  }
   calls.sort((a, b) => a.ts - b.ts);
   return { source: 'ledger', calls, lacks: calls.some((c) => c.fingerprint) ? [] : ['fingerprint'] };
 }

@@ -14,6 +14,7 @@ import type { LedgerFilter, LedgerRow, LedgerStore } from '../../stores/ledger/t
 import type { PriceCatalog } from '../../pricing/catalog.js';
 import { rateAt, type ModelRates } from '../../pricing/rates.js';
 import { roundScaled } from '../../pricing/decimal.js';
+import { pages } from '../../stores/ledger/cursor.js';
 
 export const MIN_CACHEABLE = 1024;
 
@@ -38,12 +39,7 @@ const nanos = (exact: bigint) => roundScaled(exact, 3);
 export async function promptCacheReport(store: LedgerStore, catalog: PriceCatalog, filter: LedgerFilter = {}): Promise<PromptCacheReportRow[]> {
   const groups = new Map<string, PromptCacheReportRow & { exSaved: bigint; exMiss: bigint; exVol: bigint }>();
   const rateCache = new Map<string, ModelRates | undefined>();
-  let cursor: string | undefined;
-  do {
-    const page = await store.query({ ...filter, limit: 1000, cursor });
-    for (const r of page.rows) add(r);
-    cursor = page.nextCursor;
-  } while (cursor);
+  for await (const rows of pages((cursor) => store.query({ ...filter, limit: 1000, cursor }))) for (const r of rows) add(r);
 
   function add(r: LedgerRow): void {
     if (!r.prefixHash) return;

@@ -15,6 +15,7 @@ import type { PriceCatalog } from '../../pricing/catalog.js';
 import { rateAt, type ModelRates } from '../../pricing/rates.js';
 import { roundScaled } from '../../pricing/decimal.js';
 import { MIN_CACHEABLE } from './prompt-cache.js';
+import { pages } from '../../stores/ledger/cursor.js';
 
 export interface WasteRow {
   feature: string | null;
@@ -40,15 +41,12 @@ const quantile = (xs: number[], q: number) => {
 
 export async function wasteReport(store: LedgerStore, catalog: PriceCatalog, filter: LedgerFilter = {}): Promise<WasteRow[]> {
   const byFeature = new Map<string, LedgerRow[]>();
-  let cursor: string | undefined;
-  do {
-    const page = await store.query({ ...filter, limit: 1000, cursor });
-    for (const r of page.rows) {
+  for await (const rows of pages((cursor) => store.query({ ...filter, limit: 1000, cursor }))) {
+    for (const r of rows) {
       const k = r.feature ?? '\u0000';
       (byFeature.get(k) ?? byFeature.set(k, []).get(k)!).push(r);
     }
-    cursor = page.nextCursor;
-  } while (cursor);
+  }
   const rateCache = new Map<string, ModelRates | undefined>();
   const ratesOf = (m: string) => (rateCache.has(m) ? rateCache.get(m) : rateCache.set(m, catalog.rates(m)).get(m));
 

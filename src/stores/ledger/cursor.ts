@@ -14,3 +14,13 @@ export function decodeCursor(c: string): { ts: number; uid: string } {
 }
 
 export const clampLimit = (n: number | undefined): number => Math.max(1, Math.min(1000, Math.floor(n ?? 100)));
+
+/** Every page of a keyset-paginated listing (ledger rows, stored bodies): `fetch` gets each page's cursor in turn. */
+export async function* pages<T>(fetch: (cursor: string | undefined) => Promise<{ rows: T[]; nextCursor?: string }>): AsyncGenerator<T[]> {
+  let cursor: string | undefined;
+  do {
+    const page = await fetch(cursor);
+    yield page.rows;
+    cursor = page.nextCursor;
+  } while (cursor);
+}
